@@ -1,0 +1,5 @@
+import sys
+
+from bgblur.cli import main
+
+sys.exit(main())

@@ -1,0 +1,167 @@
+"""The loop: source → segmenter → matte → effect → sinks, with the hotkeys and per-stage timings.
+
+File sources are processed frame by frame, every frame. The window shows the result at its real size and
+feeds keys back into :class:`Controls`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from bgblur.effects import BlurBackground
+from bgblur.matte import MatteMaker
+from bgblur.segmenters import Segmenter
+from bgblur.sinks import WindowSink
+from bgblur.sources import Frame, Source
+
+ESC = 27
+HOTKEYS = {"p": "privacy on/off", "m": "mirror", "h": "help", "q": "quit"}
+
+
+@dataclass
+class Controls:
+    """What the user can change while bgblur runs (keys in the window, signals from outside)."""
+
+    privacy: bool = True
+    mirror: bool = False
+    show_help: bool = False
+    stop: bool = False
+
+    def handle_key(self, key: int) -> None:
+        if key in (ord("q"), ESC, WindowSink.CLOSED):
+            self.stop = True
+        elif key == ord("p"):
+            self.privacy = not self.privacy
+        elif key == ord("m"):
+            self.mirror = not self.mirror
+        elif key == ord("h"):
+            self.show_help = not self.show_help
+
+
+@dataclass
+class StageTimes:
+    """Seconds spent per stage, per frame; summarised by ``--stats``."""
+
+    samples: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.samples[stage].append(seconds)
+
+    def summary(self) -> str:
+        lines = [f"{'stage':<10} {'frames':>7} {'median ms':>10} {'mean ms':>9} {'max ms':>8}"]
+        for stage, values in self.samples.items():
+            arr = np.array(values) * 1000
+            lines.append(
+                f"{stage:<10} {len(arr):>7} {np.median(arr):>10.2f} {arr.mean():>9.2f} {arr.max():>8.2f}"
+            )
+        return "\n".join(lines)
+
+
+def draw_status(image: np.ndarray, controls: Controls) -> np.ndarray:
+    """The window's overlay: the current mode, and the key list when help is on. Never written to files."""
+    text = "privacy ON" if controls.privacy else "privacy OFF"
+    if controls.show_help:
+        text += "  |  " + "  ".join(f"{k}: {v}" for k, v in HOTKEYS.items()) + "  Esc: quit"
+    shown = image.copy()
+    h = shown.shape[0]
+    scale = max(0.4, min(0.6, shown.shape[1] / 1600))
+    cv2.putText(shown, text, (8, h - 10), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(shown, text, (8, h - 10), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return shown
+
+
+class Pipeline:
+    """Pulls frames from ``source`` and hands each finished frame (and its matte) to the sinks."""
+
+    def __init__(
+        self,
+        source: Source,
+        segmenter: Segmenter,
+        matte_maker: MatteMaker,
+        effect: BlurBackground,
+        *,
+        output=None,
+        matte_output=None,
+        window: WindowSink | None = None,
+        controls: Controls | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.source = source
+        self.segmenter = segmenter
+        self.matte_maker = matte_maker
+        self.effect = effect
+        self.output = output
+        self.matte_output = matte_output
+        self.window = window
+        self.controls = controls or Controls()
+        self.progress = progress
+        self.times = StageTimes()
+        self.frames_out = 0
+
+    def _timed(self, stage: str, start: float) -> float:
+        now = time.perf_counter()
+        self.times.add(stage, now - start)
+        return now
+
+    def process(self, frame: Frame) -> tuple[np.ndarray, np.ndarray | None]:
+        """One frame through segmenter → matte → effect. Returns the output picture and the alpha matte used."""
+        start = time.perf_counter()
+        alpha = None
+        if self.controls.privacy or self.matte_output is not None:
+            probability = self.segmenter.segment(frame.image)
+            start = self._timed("inference", start)
+            alpha = self.matte_maker(probability, frame.image)
+            start = self._timed("matte", start)
+        if self.controls.privacy:
+            assert alpha is not None
+            result = self.effect(frame.image, alpha)
+        else:
+            result = frame.image
+        if self.controls.mirror:
+            result = cv2.flip(result, 1)
+        self._timed("composite", start)
+        return result, alpha
+
+    def _emit(self, frame: Frame, result: np.ndarray, alpha: np.ndarray | None) -> None:
+        start = time.perf_counter()
+        if self.output is not None:
+            self.output.write(result)
+        if self.matte_output is not None and alpha is not None:
+            matte8 = (alpha * 255.0 + 0.5).astype(np.uint8)
+            self.matte_output.write(cv2.flip(matte8, 1) if self.controls.mirror else matte8)
+        self.frames_out += 1
+        start = self._timed("output", start)
+        if self.window is not None:
+            self.controls.handle_key(self.window.show(draw_status(result, self.controls)))
+            self._timed("display", start)
+
+    def run(self) -> None:
+        """Run until the source ends or the user quits."""
+        from tqdm import tqdm
+
+        total = None if self.source.is_live else self.source.frame_count
+        bar = tqdm(total=total, unit="frame", disable=None if self.progress else True, leave=False, delay=0.5)
+        last: Frame | None = None
+        try:
+            while not self.controls.stop:
+                start = time.perf_counter()
+                frame = self.source.read()
+                if frame is None:
+                    break
+                self._timed("capture", start)
+                last = frame
+                self._emit(frame, *self.process(frame))
+                bar.update(1)
+        finally:
+            bar.close()
+        # A still picture stays on screen until the user quits; keys still apply to it.
+        if self.window is not None and last is not None and self.source.frame_count == 1:
+            while not self.controls.stop:
+                result, _ = self.process(last)
+                self.controls.handle_key(self.window.show(draw_status(result, self.controls)))
+                time.sleep(0.03)

@@ -1,0 +1,67 @@
+"""Segmenters: one interface, ``segment(image) -> float32 matte in 0..1, same height and width as the image``.
+
+Two families: :class:`~bgblur.segmenters.single_pass.SinglePassSegmenter` runs any one-pass model described by a
+JSON model card (the bundled MediaPipe selfie models are two such cards), and
+:class:`~bgblur.segmenters.maskrcnn.MaskRCNNSegmenter` runs the instance-segmentation Mask R-CNN.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from bgblur.errors import UsageError
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+
+# Bundled single-pass models, by name. The default needs no download.
+BUILTIN_MODELS = {
+    "selfie": DATA_DIR / "selfie_segmentation.tflite",
+    "selfie-landscape": DATA_DIR / "selfie_segmentation_landscape.tflite",
+}
+DEFAULT_MODEL = "selfie"
+
+
+class Segmenter(Protocol):
+    """Finds the person: per-pixel person probability, 1.0 = person, 0.0 = background."""
+
+    name: str
+    default_threshold: float  # where the matte's soft ramp is centred unless --threshold says otherwise
+
+    def segment(self, image: np.ndarray) -> np.ndarray: ...
+
+
+def create_segmenter(
+    model: str | None = None,
+    mask_rcnn: str | Path | None = None,
+    *,
+    confidence: float = 0.5,
+    people: str = "main",
+    detections: int = 20,
+    input_width: int = 600,
+) -> Segmenter:
+    """Build the segmenter the options ask for: Mask R-CNN from a folder, or a named/bundled/card model."""
+    if mask_rcnn is not None and model is not None:
+        raise UsageError("--model and --mask-rcnn exclude each other: pick one")
+    if mask_rcnn is not None:
+        from bgblur.segmenters.maskrcnn import MaskRCNNSegmenter
+
+        return MaskRCNNSegmenter(
+            Path(mask_rcnn),
+            confidence=confidence,
+            people=people,
+            detections=detections,
+            input_width=input_width,
+        )
+    from bgblur.segmenters.single_pass import SinglePassSegmenter
+
+    name = model or DEFAULT_MODEL
+    path = BUILTIN_MODELS.get(name)
+    if path is None:
+        path = Path(name)
+        if not path.suffix:
+            known = ", ".join(BUILTIN_MODELS)
+            raise UsageError(f"unknown model {name!r}: use one of {known}, or a model file with a .json card beside it")
+    return SinglePassSegmenter(path)

@@ -1,0 +1,55 @@
+"""Shared fixtures: where the real models and test data live (``$BGBLUR_SHARED``, default ``../shared``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("BGBLUR_SHARED", REPO.parent / "shared")).resolve()
+
+
+def _require(path: Path) -> Path:
+    # Fail loudly, never skip: a missing data folder must not turn into a green run.
+    if not path.exists():
+        pytest.fail(f"test data missing: {path} (set BGBLUR_SHARED to the shared folder)", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    return _require(SHARED)
+
+
+@pytest.fixture(scope="session")
+def testdata(shared: Path) -> Path:
+    return _require(shared / "testdata")
+
+
+@pytest.fixture(scope="session")
+def models_dir(shared: Path) -> Path:
+    return _require(shared / "models")
+
+
+@pytest.fixture(scope="session")
+def mrcnn_dir(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Mask R-CNN folder in the PyImageSearch layout with the stand-in weights (person bias 8)."""
+    cache = Path(os.environ.get("BGBLUR_CACHE", REPO / ".cache")) / "mask-rcnn-coco"
+    cache.mkdir(parents=True, exist_ok=True)
+    src = models_dir / "mask-rcnn-coco"
+    for name in ("mask_rcnn_inception_v2_coco_2018_01_28.pbtxt", "object_detection_classes_coco.txt", "colors.txt"):
+        target = cache / name
+        if not target.exists():
+            target.write_bytes(_require(src / name).read_bytes())
+    pb = cache / "frozen_inference_graph.pb"
+    if not pb.exists() or pb.stat().st_size < 60_000_000:
+        tool = _require(models_dir / "tools" / "make_synthetic_mrcnn_pb.py")
+        subprocess.run(
+            [sys.executable, str(tool), str(cache / "mask_rcnn_inception_v2_coco_2018_01_28.pbtxt"), str(pb), "8"],
+            check=True,
+        )
+    return cache
