@@ -1,0 +1,74 @@
+"""Helpers for running bgblur as a user would and reading back what it wrote."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def bgblur_env(**extra: str) -> dict[str, str]:
+    """Environment for a bgblur subprocess that imports this checkout's package."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.update(extra)
+    return env
+
+
+def run_bgblur(*args: str | Path, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m bgblur ARGS`` to completion; text output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "bgblur", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or bgblur_env(),
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def assert_error(result: subprocess.CompletedProcess, status: int, *fragments: str) -> str:
+    """The run failed the bgblur way: the given status, one ``bgblur: error:`` line, no traceback."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == status, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in lines if line.startswith("bgblur: error: ")]
+    assert len(errors) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment.lower() in errors[0].lower(), errors[0]
+    return errors[0]
+
+
+def read_video(path: Path) -> list[np.ndarray]:
+    """Every frame of a video file, decoded."""
+    capture = cv2.VideoCapture(str(path))
+    assert capture.isOpened(), f"cannot open {path}"
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    return frames
+
+
+def sharpness(image: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Variance of the Laplacian (of the grey image) over ``mask``: high when sharp, low when blurred."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    lap = cv2.Laplacian(grey, cv2.CV_64F)
+    return float(lap[mask > 0].var() if mask is not None else lap.var())
+
+
+def person_regions(mask: np.ndarray, margin: int = 15) -> tuple[np.ndarray, np.ndarray]:
+    """(inside, outside): the ground-truth person eroded by ``margin`` px, and the background beyond the person
+    dilated by ``margin`` px — the two regions where the expected output is unambiguous."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
+    person = (mask > 127).astype(np.uint8)
+    return cv2.erode(person, kernel), 1 - cv2.dilate(person, kernel)
