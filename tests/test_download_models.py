@@ -1,0 +1,578 @@
+"""Tests for scripts/download_models.py against archives served by a local HTTP server (no internet)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import socket
+import subprocess
+import sys
+import tarfile
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "scripts" / "download_models.py"
+MEMBER = "mask_rcnn_inception_v2_coco_2018_01_28/frozen_inference_graph.pb"
+FAKE_PB = b"\x0a\x05fake!" + bytes(range(256)) * 64  # small stand-in for the 64 MB frozen graph
+TEXT_NAMES = ("mask_rcnn_inception_v2_coco_2018_01_28.pbtxt", "object_detection_classes_coco.txt", "colors.txt")
+
+
+def _load_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("download_models", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+dm = _load_script()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def make_archive(*members: tarfile.TarInfo | tuple[str, bytes]) -> bytes:
+    """A .tar.gz holding *members*: (name, data) pairs become regular files, TarInfo objects go in as is."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for member in members:
+            if isinstance(member, tuple):
+                name, data = member
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+            else:
+                tar.addfile(member, io.BytesIO(b"x" * member.size) if member.isreg() else None)
+    return buffer.getvalue()
+
+
+def good_archive(data: bytes = FAKE_PB) -> bytes:
+    folder = tarfile.TarInfo("mask_rcnn_inception_v2_coco_2018_01_28")
+    folder.type = tarfile.DIRTYPE
+    return make_archive(
+        folder, ("mask_rcnn_inception_v2_coco_2018_01_28/pipeline.config", b"model {}\n"), (MEMBER, data)
+    )
+
+
+def special(name: str, kind: bytes, linkname: str = "", size: int = 0) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = linkname
+    info.size = size
+    return info
+
+
+class Server:
+    """A tiny HTTP server on 127.0.0.1 serving ``routes`` (path -> bytes, or ("redirect", url))."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, bytes | tuple[str, str]] = {}
+        self.requests: list[str] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.requests.append(self.path)
+                route = outer.routes.get(self.path)
+                if route is None:
+                    self.send_error(404, "Not Found")
+                elif isinstance(route, tuple):
+                    self.send_response(302)
+                    self.send_header("Location", route[1])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                else:
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(route)))
+                    self.end_headers()
+                    self.wfile.write(route)
+
+            def log_message(self, format: str, *args: object) -> None:  # keep the test output clean
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def serve(self, path: str, data: bytes) -> str:
+        self.routes[path] = data
+        return self.url(path)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture()
+def server() -> Iterator[Server]:
+    srv = Server()
+    yield srv
+    srv.close()
+
+
+@pytest.fixture()
+def dest(tmp_path: Path, models_dir: Path) -> Path:
+    """A model folder already holding the versioned text files (as in the repository)."""
+    folder = tmp_path / "outer" / "mask-rcnn-coco"
+    folder.mkdir(parents=True)
+    for name in TEXT_NAMES:
+        (folder / name).write_bytes((models_dir / "mask-rcnn-coco" / name).read_bytes())
+    return folder
+
+
+def listing(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*")}
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = dm.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def error_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if "error" in line]
+
+
+# --- success ---------------------------------------------------------------------------------------------------
+
+
+def test_success_places_member(server: Server, dest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    archive = good_archive()
+    url = server.serve("/model.tar.gz", archive)
+    code, out, err = run_main(capsys, "--dest", str(dest), "--archive-url", url, "--sha256", sha256(archive))
+    assert code == 0, err
+    model = dest / "frozen_inference_graph.pb"
+    assert model.read_bytes() == FAKE_PB
+    assert f"ready at {model.resolve()}" in out
+    assert sha256(FAKE_PB) in err  # the extracted file's sha256 is reported
+    # Only the one member, no temp files, no archive left behind, nothing else extracted.
+    assert listing(dest) == {*TEXT_NAMES, "frozen_inference_graph.pb"}
+    assert listing(dest.parent) == {"mask-rcnn-coco", *(f"mask-rcnn-coco/{n}" for n in listing(dest))}
+
+
+def test_success_subprocess(server: Server, dest: Path) -> None:
+    archive = good_archive()
+    url = server.serve("/model.tar.gz", archive)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "scripts/download_models.py",
+            "--dest",
+            str(dest),
+            "--archive-url",
+            url,
+            "--sha256",
+            sha256(archive),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (dest / "frozen_inference_graph.pb").read_bytes() == FAKE_PB
+    assert (
+        proc.stdout.strip()
+        == f"download_models: Mask R-CNN weights ready at {(dest / 'frozen_inference_graph.pb').resolve()}"
+    )
+    assert "Traceback" not in proc.stderr
+
+
+def test_replaces_existing_file_atomically(server: Server, dest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (dest / "frozen_inference_graph.pb").write_bytes(b"old")
+    archive = good_archive()
+    url = server.serve("/model.tar.gz", archive)
+    code, _, err = run_main(capsys, "--dest", str(dest), "--archive-url", url, "--sha256", sha256(archive))
+    assert code == 0, err
+    assert (dest / "frozen_inference_graph.pb").read_bytes() == FAKE_PB
+    assert listing(dest) == {*TEXT_NAMES, "frozen_inference_graph.pb"}
+
+
+def test_creates_missing_dest(pinned: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    archive = good_archive(b"other weights")
+    url = pinned.serve("/custom.tar.gz", archive)
+    target = tmp_path / "new" / "folder"
+    code, _, err = run_main(capsys, "--dest", str(target), "--archive-url", url, "--sha256", sha256(archive))
+    assert code == 0, err
+    assert (target / "frozen_inference_graph.pb").read_bytes() == b"other weights"
+    assert (target / "colors.txt").read_bytes() == dm.COLORS_TXT  # written from the built-in constant
+    assert listing(target) == {*TEXT_NAMES, "frozen_inference_graph.pb"}
+    assert "/model.tar.gz" not in pinned.requests  # --archive-url replaces the default archive
+
+
+# --- verification failures -------------------------------------------------------------------------------------
+
+
+def test_wrong_sha256_leaves_nothing(server: Server, dest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = server.serve("/model.tar.gz", good_archive())
+    code, out, err = run_main(capsys, "--dest", str(dest), "--archive-url", url, "--sha256", "0" * 64)
+    assert code == 1
+    assert out == ""
+    [line] = error_lines(err)
+    assert line.startswith("download_models: error: sha256 mismatch for ")
+    assert "download removed" in line
+    assert listing(dest) == set(TEXT_NAMES)
+
+
+def test_wrong_sha256_subprocess_single_error_line(server: Server, dest: Path) -> None:
+    url = server.serve("/model.tar.gz", good_archive())
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "scripts/download_models.py",
+            "--dest",
+            str(dest),
+            "--archive-url",
+            url,
+            "--sha256",
+            "ab" * 32,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("download_models: error: sha256 mismatch")
+    assert len(error_lines(proc.stderr)) == 1
+    assert listing(dest) == set(TEXT_NAMES)
+
+
+UNSAFE = {
+    "traversal": (special("../evil", tarfile.REGTYPE, size=4), "'..' in path"),
+    "nested-traversal": (special("mask_rcnn_inception_v2_coco_2018_01_28/../../evil", tarfile.REGTYPE, size=4), "'..'"),
+    "absolute": (special("/tmp/bgblur-evil-absolute", tarfile.REGTYPE, size=4), "absolute path"),
+    "symlink": (special("mask_rcnn_inception_v2_coco_2018_01_28/link", tarfile.SYMTYPE, "/etc/passwd"), "link"),
+    "symlink-as-member": (special(MEMBER, tarfile.SYMTYPE, "../../../evil"), "link"),
+    "hardlink": (special("evil-hard", tarfile.LNKTYPE, "/etc/passwd"), "link"),
+    "chardev": (special("evil-dev", tarfile.CHRTYPE), "device"),
+    "fifo": (special("evil-fifo", tarfile.FIFOTYPE), "device"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNSAFE))
+@pytest.mark.parametrize("position", ["before", "after"])
+def test_unsafe_member_refused(
+    case: str, position: str, server: Server, dest: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad, reason = UNSAFE[case]
+    good = (MEMBER, FAKE_PB)
+    members = (bad, good) if position == "before" else (good, bad)
+    if case == "symlink-as-member":
+        members = (bad,)
+    archive = make_archive(*members)
+    url = server.serve("/model.tar.gz", archive)
+    before_outside = listing(tmp_path)
+    code, out, err = run_main(capsys, "--dest", str(dest), "--archive-url", url, "--sha256", sha256(archive))
+    assert code == 1
+    assert out == ""
+    [line] = error_lines(err)
+    assert line.startswith("download_models: error: refusing archive: member ")
+    assert reason in line
+    # Nothing written: no model, no temp files, nothing next to or above DEST, no absolute-path file.
+    assert listing(dest) == set(TEXT_NAMES)
+    assert listing(tmp_path) == before_outside
+    assert not Path("/tmp/bgblur-evil-absolute").exists()
+
+
+def test_absolute_member_name_is_kept_in_archive() -> None:
+    # Guards the "absolute" case above: tarfile must really write the leading slash.
+    archive = make_archive(special("/tmp/bgblur-evil-absolute", tarfile.REGTYPE, size=4))
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        assert tar.getnames() == ["/tmp/bgblur-evil-absolute"]
+
+
+def test_member_missing(server: Server, dest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    archive = make_archive(("other/frozen_inference_graph.pb", FAKE_PB))
+    url = server.serve("/model.tar.gz", archive)
+    code, _, err = run_main(capsys, "--dest", str(dest), "--archive-url", url, "--sha256", sha256(archive))
+    assert code == 1
+    assert f"the archive has no member '{MEMBER}'" in err
+    assert listing(dest) == set(TEXT_NAMES)
+
+
+def test_duplicate_member_refused(server: Server, dest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    archive = make_archive((MEMBER, FAKE_PB), (MEMBER, b"second copy"))
+    url = server.serve("/model.tar.gz", archive)
+    code, _, err = run_main(capsys, "--dest", str(dest), "--archive-url", url, "--sha256", sha256(archive))
+    assert code == 1
+    assert "appears more than once" in err
+    assert listing(dest) == set(TEXT_NAMES)
+
+
+def test_not_a_tarball(server: Server, dest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = b"<html>not an archive</html>"
+    url = server.serve("/model.tar.gz", data)
+    code, _, err = run_main(capsys, "--dest", str(dest), "--archive-url", url, "--sha256", sha256(data))
+    assert code == 1
+    assert "download_models: error: cannot read the archive" in err
+    assert listing(dest) == set(TEXT_NAMES)
+
+
+# --- URL policy and network errors -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/model.tar.gz",
+        "http://download.tensorflow.org/models/object_detection/mask_rcnn_inception_v2_coco_2018_01_28.tar.gz",
+        "ftp://127.0.0.1/model.tar.gz",
+        "file:///etc/passwd",
+        "https:///no-host",
+    ],
+)
+def test_non_https_url_refused(url: str, dest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_main(capsys, "--dest", str(dest), "--archive-url", url, "--sha256", "0" * 64)
+    assert code == 2
+    assert out == ""
+    assert err.strip() == (
+        f"download_models: error: refusing URL {url!r}: only https:// is allowed "
+        "(plain http only to 127.0.0.1/localhost, for testing)"
+    )
+    assert listing(dest) == set(TEXT_NAMES)
+
+
+def test_non_https_url_refused_subprocess(dest: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "scripts/download_models.py",
+            "--dest",
+            str(dest),
+            "--archive-url",
+            "http://example.com/a.tgz",
+            "--sha256",
+            "0" * 64,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith("download_models: error: refusing URL 'http://example.com/a.tgz'")
+
+
+def test_redirect_to_plain_http_host_refused(server: Server, dest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    server.routes["/model.tar.gz"] = ("redirect", "http://example.com/model.tar.gz")
+    code, _, err = run_main(
+        capsys, "--dest", str(dest), "--archive-url", server.url("/model.tar.gz"), "--sha256", "0" * 64
+    )
+    assert code == 1
+    [line] = error_lines(err)
+    assert line.startswith("download_models: error: refusing redirect from ")
+    assert listing(dest) == set(TEXT_NAMES)
+
+
+def test_redirect_on_loopback_followed(server: Server, dest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    archive = good_archive()
+    real = server.serve("/real.tar.gz", archive)
+    server.routes["/model.tar.gz"] = ("redirect", real)
+    code, _, err = run_main(
+        capsys, "--dest", str(dest), "--archive-url", server.url("/model.tar.gz"), "--sha256", sha256(archive)
+    )
+    assert code == 0, err
+    assert (dest / "frozen_inference_graph.pb").read_bytes() == FAKE_PB
+
+
+def test_http_404(server: Server, dest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = server.url("/missing.tar.gz")
+    code, out, err = run_main(capsys, "--dest", str(dest), "--archive-url", url, "--sha256", "0" * 64)
+    assert code == 1
+    assert out == ""
+    [line] = error_lines(err)
+    assert line == f"download_models: error: HTTP 404 Not Found for {url}"
+    assert listing(dest) == set(TEXT_NAMES)
+
+
+def test_http_404_subprocess(server: Server, dest: Path) -> None:
+    url = server.url("/missing.tar.gz")
+    proc = subprocess.run(
+        [sys.executable, "scripts/download_models.py", "--dest", str(dest), "--archive-url", url, "--sha256", "0" * 64],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == f"download_models: error: HTTP 404 Not Found for {url}"
+    assert listing(dest) == set(TEXT_NAMES)
+
+
+def test_connection_refused(dest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as sock:  # find a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/model.tar.gz"
+    code, _, err = run_main(capsys, "--dest", str(dest), "--archive-url", url, "--sha256", "0" * 64)
+    assert code == 1
+    [line] = error_lines(err)
+    assert line.startswith(f"download_models: error: cannot reach {url}: ")
+    assert listing(dest) == set(TEXT_NAMES)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--sha256", "0" * 64], "--sha256 is only honoured together with --archive-url"),
+        (["--archive-url", "https://example.com/a.tar.gz"], "--archive-url needs --sha256"),
+    ],
+)
+def test_override_pairing(argv: list[str], message: str, dest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_main(capsys, "--dest", str(dest), *argv)
+    assert code == 2
+    assert err.count("\n") == 1
+    assert err.startswith(f"download_models: error: {message}")
+    assert listing(dest) == set(TEXT_NAMES)
+
+
+def test_bad_sha256_argument(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        dm.main(["--archive-url", "https://example.com/a.tar.gz", "--sha256", "xyz"])
+    assert exc.value.code == 2
+    assert "expected 64 hexadecimal digits" in capsys.readouterr().err
+
+
+# --- the pinned default source (pins swapped for a local server) -----------------------------------------------
+
+
+@pytest.fixture()
+def pinned(server: Server, models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Server:
+    """Point the default archive and the text files at the local server, with pins that fit what it serves."""
+    archive = good_archive()
+    server.serve("/model.tar.gz", archive)
+    spec = replace(
+        dm.DEFAULT_ARCHIVE,
+        url=server.url("/model.tar.gz"),
+        sha256=sha256(archive),
+        size=len(archive),
+        sha1=hashlib.sha1(archive).hexdigest(),
+        member_sha1=hashlib.sha1(FAKE_PB).hexdigest(),
+    )
+    monkeypatch.setattr(dm, "DEFAULT_ARCHIVE", spec)
+    texts = []
+    for text in dm.TEXT_FILES:
+        if text.content is None:
+            # Serve the real files: their pinned sha256 values must match the shared copies.
+            server.serve(f"/text/{text.name}", (models_dir / "mask-rcnn-coco" / text.name).read_bytes())
+            text = replace(text, url=server.url(f"/text/{text.name}"))
+        texts.append(text)
+    monkeypatch.setattr(dm, "TEXT_FILES", tuple(texts))
+    return server
+
+
+def test_default_pins_are_well_formed() -> None:
+    spec = dm.DEFAULT_ARCHIVE
+    assert spec.url.startswith("https://download.tensorflow.org/")
+    assert spec.url.endswith("/mask_rcnn_inception_v2_coco_2018_01_28.tar.gz")
+    assert len(spec.sha256) == 64 and len(spec.sha1) == 40 and len(spec.member_sha1) == 40
+    assert spec.member == MEMBER
+    for text in dm.TEXT_FILES:
+        assert text.content is not None or text.url.startswith("https://raw.githubusercontent.com/opencv/")
+
+
+def test_pinned_text_hashes_match_shared_copies(models_dir: Path) -> None:
+    for text in dm.TEXT_FILES:
+        assert sha256((models_dir / "mask-rcnn-coco" / text.name).read_bytes()) == text.sha256, text.name
+
+
+def test_default_fetches_text_files_then_skips(
+    pinned: Server, tmp_path: Path, models_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "fresh"
+    code, out, err = run_main(capsys, "--dest", str(target))
+    assert code == 0, err
+    assert listing(target) == {*TEXT_NAMES, "frozen_inference_graph.pb"}
+    for name in TEXT_NAMES:
+        assert (target / name).read_bytes() == (models_dir / "mask-rcnn-coco" / name).read_bytes()
+    assert (target / "frozen_inference_graph.pb").read_bytes() == FAKE_PB
+    assert "ready at" in out
+    fetched = list(pinned.requests)
+    assert "/model.tar.gz" in fetched
+
+    # Second run: the file is there with the pinned hash, so nothing is downloaded at all.
+    code, out, err = run_main(capsys, "--dest", str(target))
+    assert code == 0, err
+    assert pinned.requests == fetched
+    assert "ready at" in out
+
+    # --force downloads the archive again (but leaves the versioned text files alone).
+    (target / "colors.txt").write_bytes(b"1,2,3\n")
+    code, _, err = run_main(capsys, "--dest", str(target), "--force")
+    assert code == 0, err
+    assert pinned.requests == [*fetched, "/model.tar.gz"]
+    assert (target / "colors.txt").read_bytes() == b"1,2,3\n"
+
+
+def test_default_redownloads_corrupt_file(pinned: Server, dest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (dest / "frozen_inference_graph.pb").write_bytes(FAKE_PB[:-1] + b"?")
+    code, _, err = run_main(capsys, "--dest", str(dest))
+    assert code == 0, err
+    assert "does not match the pinned hash" in err
+    assert (dest / "frozen_inference_graph.pb").read_bytes() == FAKE_PB
+
+
+def test_default_member_hash_mismatch(
+    pinned: Server, dest: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(dm, "DEFAULT_ARCHIVE", replace(dm.DEFAULT_ARCHIVE, member_sha1="0" * 40))
+    code, _, err = run_main(capsys, "--dest", str(dest))
+    assert code == 1
+    [line] = error_lines(err)
+    assert line.startswith(f"download_models: error: sha1 mismatch for {MEMBER}")
+    assert listing(dest) == set(TEXT_NAMES)
+
+
+@pytest.mark.parametrize("field", ["size", "sha1"])
+def test_default_archive_pin_mismatch(
+    field: str, pinned: Server, dest: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = {"size": dm.DEFAULT_ARCHIVE.size + 1, "sha1": "f" * 40}[field]
+    monkeypatch.setattr(dm, "DEFAULT_ARCHIVE", replace(dm.DEFAULT_ARCHIVE, **{field: bad}))
+    code, _, err = run_main(capsys, "--dest", str(dest))
+    assert code == 1
+    [line] = error_lines(err)
+    assert line.startswith(f"download_models: error: {field} mismatch for ")
+    assert listing(dest) == set(TEXT_NAMES)
+
+
+def test_oversized_download_stopped(
+    pinned: Server, dest: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(dm, "DEFAULT_ARCHIVE", replace(dm.DEFAULT_ARCHIVE, size=100))
+    code, _, err = run_main(capsys, "--dest", str(dest))
+    assert code == 1
+    assert "more than the expected 100" in err
+    assert listing(dest) == set(TEXT_NAMES)
+
+
+def test_text_file_hash_mismatch(pinned: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pinned.serve("/text/object_detection_classes_coco.txt", b"cat\ndog\n")
+    target = tmp_path / "fresh"
+    code, _, err = run_main(capsys, "--dest", str(target))
+    assert code == 1
+    [line] = error_lines(err)
+    assert line.startswith("download_models: error: sha256 mismatch for object_detection_classes_coco.txt")
+    assert "object_detection_classes_coco.txt" not in listing(target)
+    assert "frozen_inference_graph.pb" not in listing(target)
+    assert not [name for name in listing(target) if name.endswith(".part")]
