@@ -79,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"bgblur {__version__}")
     io = p.add_argument_group("input and output")
     io.add_argument("-s", "--source", default="0", help="camera index, video file, image file or stream URL (0)")
-    io.add_argument("-o", "--output", type=Path, help="write the result: a video (.mp4, .avi) or, for an image, a picture")
+    io.add_argument(
+        "-o", "--output", type=Path, help="write the result: a video (.mp4, .avi) or, for an image, a picture"
+    )
     io.add_argument("--matte", type=Path, help="also write the alpha matte, 8-bit, 255 = person (picture or video)")
     io.add_argument("--overwrite", action="store_true", help="replace an existing --output/--matte file")
     io.add_argument("--no-window", action="store_true", help="no window (files, headless machines)")
@@ -94,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument(
         "-t", "--threshold", type=_fraction, help="person probability where the matte crosses over (Mask R-CNN 0.3)"
     )
-    model.add_argument("--people", choices=("main", "all"), default="main", help="Mask R-CNN: keep the top person or all")
+    model.add_argument(
+        "--people", choices=("main", "all"), default="main", help="Mask R-CNN: keep the top person or all"
+    )
     model.add_argument(
         "--detections", type=_positive(int), default=20, help="Mask R-CNN: detections kept; drives its cost (20)"
     )
@@ -136,10 +140,8 @@ def run(args: argparse.Namespace) -> int:
             check_output_path(path, kind, args.overwrite, inputs)
     if args.output is not None and args.matte is not None and args.output.resolve() == args.matte.resolve():
         raise UsageError("--output and --matte name the same file")
-    if not args.no_window:
-        window = WindowSink()  # fail before any slow work when there is no display
-    else:
-        window = None
+    # Open the window first: with no display this fails at once, before any slow work.
+    window = None if args.no_window else WindowSink()
 
     controls = Controls()
     interrupt = _Interrupt()
@@ -177,7 +179,9 @@ def run(args: argparse.Namespace) -> int:
                 sinks.append(output)
             if args.matte is not None:
                 matte_output = (
-                    ImageFileSink(args.matte) if still else VideoFileSink(args.matte, source.fps, source.size, gray=True)
+                    ImageFileSink(args.matte)
+                    if still
+                    else VideoFileSink(args.matte, source.fps, source.size, gray=True)
                 )
                 sinks.append(matte_output)
             pipeline = Pipeline(
@@ -219,5 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: still one line, the traceback only on request
         if os.environ.get("BGBLUR_DEBUG"):
             raise
-        print(f"bgblur: error: unexpected {type(exc).__name__}: {exc} (set BGBLUR_DEBUG=1 for details)", file=sys.stderr)
+        print(
+            f"bgblur: error: unexpected {type(exc).__name__}: {exc} (set BGBLUR_DEBUG=1 for details)", file=sys.stderr
+        )
         return 1

@@ -21,7 +21,7 @@ def _blur_scale(kernel: int) -> int:
 
 
 def _odd(value: float) -> int:
-    return max(1, int(round(value)) | 1)
+    return max(1, round(value) | 1)
 
 
 def blur(image: np.ndarray, kernel: int) -> np.ndarray:

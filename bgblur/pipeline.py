@@ -56,9 +56,7 @@ class StageTimes:
         lines = [f"{'stage':<10} {'frames':>7} {'median ms':>10} {'mean ms':>9} {'max ms':>8}"]
         for stage, values in self.samples.items():
             arr = np.array(values) * 1000
-            lines.append(
-                f"{stage:<10} {len(arr):>7} {np.median(arr):>10.2f} {arr.mean():>9.2f} {arr.max():>8.2f}"
-            )
+            lines.append(f"{stage:<10} {len(arr):>7} {np.median(arr):>10.2f} {arr.mean():>9.2f} {arr.max():>8.2f}")
         return "\n".join(lines)
 
 

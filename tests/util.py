@@ -21,7 +21,9 @@ def bgblur_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_bgblur(*args: str | Path, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_bgblur(
+    *args: str | Path, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run ``python -m bgblur ARGS`` to completion; text output captured."""
     return subprocess.run(
         [sys.executable, "-m", "bgblur", *map(str, args)],
