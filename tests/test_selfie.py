@@ -1,0 +1,36 @@
+"""The bundled selfie models on real photos with ground-truth person masks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from bgblur.segmenters import create_segmenter
+
+IOU_FLOOR = {"selfie": 0.62, "selfie-landscape": 0.62}
+
+
+def iou(pred: np.ndarray, truth: np.ndarray) -> float:
+    union = np.logical_or(pred, truth).sum()
+    return float(np.logical_and(pred, truth).sum() / union) if union else 1.0
+
+
+@pytest.mark.parametrize("name", ["selfie", "selfie-landscape"])
+def test_mean_iou_on_people(name: str, testdata: Path) -> None:
+    segmenter = create_segmenter(name)
+    scores = {}
+    for image_path in sorted((testdata / "images").glob("*.jpg")):
+        if image_path.stem.startswith("noperson"):
+            continue
+        image = cv2.imread(str(image_path))
+        truth = cv2.imread(str(testdata / "masks" / f"{image_path.stem}.png"), cv2.IMREAD_GRAYSCALE) > 127
+        matte = segmenter.segment(image)
+        assert matte.shape == image.shape[:2] and matte.dtype == np.float32
+        scores[image_path.stem] = iou(matte > 0.5, truth)
+    assert len(scores) == 7
+    mean = float(np.mean(list(scores.values())))
+    print(f"\n{name} mean IoU {mean:.3f}: " + ", ".join(f"{k} {v:.2f}" for k, v in scores.items()))
+    assert mean >= IOU_FLOOR[name]
