@@ -85,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--matte", type=Path, help="also write the alpha matte, 8-bit, 255 = person (picture or video)")
     io.add_argument("--overwrite", action="store_true", help="replace an existing --output/--matte file")
     io.add_argument("--no-window", action="store_true", help="no window (files, headless machines)")
+    io.add_argument(
+        "--virtual-camera",
+        nargs="?",
+        const="",
+        metavar="DEVICE",
+        help="also send to a virtual camera for Zoom/Meet/Teams (optionally its device, e.g. /dev/video10)",
+    )
     io.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notes")
     io.add_argument("--stats", action="store_true", help="print per-stage timings at exit")
     model = p.add_argument_group("model")
@@ -127,11 +134,18 @@ def run(args: argparse.Namespace) -> int:
     from bgblur.matte import MatteMaker
     from bgblur.pipeline import Controls, Pipeline
     from bgblur.segmenters import create_segmenter
-    from bgblur.sinks import ImageFileSink, VideoFileSink, WindowSink, check_output_path
+    from bgblur.sinks import (
+        ImageFileSink,
+        SinkGroup,
+        VideoFileSink,
+        VirtualCameraSink,
+        WindowSink,
+        check_output_path,
+    )
     from bgblur.sources import open_source
 
-    if args.no_window and args.output is None and args.matte is None:
-        raise UsageError("--no-window needs --output or --matte, or there is nothing to see")
+    if args.no_window and args.output is None and args.matte is None and args.virtual_camera is None:
+        raise UsageError("--no-window needs --output, --matte or --virtual-camera, or there is nothing to see")
     if args.mask_rcnn is not None and args.model is not None:
         raise UsageError("--model and --mask-rcnn exclude each other: pick one")
     inputs = [Path(args.source)] if not args.source.isdigit() else []
@@ -173,10 +187,20 @@ def run(args: argparse.Namespace) -> int:
             )
             threshold = args.threshold if args.threshold is not None else segmenter.default_threshold
             still = source.frame_count == 1 and not source.is_live
-            output = matte_output = None
+            outputs = []
             if args.output is not None:
-                output = ImageFileSink(args.output) if still else VideoFileSink(args.output, source.fps, source.size)
-                sinks.append(output)
+                outputs.append(
+                    ImageFileSink(args.output) if still else VideoFileSink(args.output, source.fps, source.size)
+                )
+            if args.virtual_camera is not None:
+                rate = source.fps or 30.0  # a still picture is sent at the usual camera rate
+                camera = VirtualCameraSink(source.size, rate, args.virtual_camera or None)
+                outputs.append(camera)
+                if not args.quiet:
+                    info(f"virtual camera {camera.device}: {source.size[0]}x{source.size[1]} at {rate:g} fps")
+            sinks.extend(outputs)
+            output = SinkGroup(outputs) if outputs else None
+            matte_output = None
             if args.matte is not None:
                 matte_output = (
                     ImageFileSink(args.matte)
@@ -194,6 +218,7 @@ def run(args: argparse.Namespace) -> int:
                 window=window,
                 controls=controls,
                 progress=not args.quiet,
+                hold_still=args.virtual_camera is not None,
             )
             try:
                 pipeline.run()

@@ -88,6 +88,7 @@ class Pipeline:
         window: WindowSink | None = None,
         controls: Controls | None = None,
         progress: bool = True,
+        hold_still: bool = False,
     ) -> None:
         self.source = source
         self.segmenter = segmenter
@@ -98,6 +99,7 @@ class Pipeline:
         self.window = window
         self.controls = controls or Controls()
         self.progress = progress
+        self.hold_still = hold_still
         self.times = StageTimes()
         self.frames_out = 0
 
@@ -157,9 +159,11 @@ class Pipeline:
                 bar.update(1)
         finally:
             bar.close()
-        # A still picture stays on screen until the user quits; keys still apply to it.
-        if self.window is not None and last is not None and self.source.frame_count == 1:
-            while not self.controls.stop:
+        # A still picture stays on screen (and on the virtual camera, which repeats the last frame) until the
+        # user quits; keys still apply to it.
+        still = last is not None and not self.source.is_live and self.source.frame_count == 1
+        while still and (self.window is not None or self.hold_still) and not self.controls.stop:
+            if self.window is not None:
                 result, _ = self.process(last)
                 self.controls.handle_key(self.window.show(draw_status(result, self.controls)))
-                time.sleep(0.03)
+            time.sleep(0.03)

@@ -141,13 +141,19 @@ class WindowSink:
         cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
         self._shown = False
 
+    def _closed(self) -> bool:
+        try:
+            return cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1
+        except cv2.error:  # OpenCV 5 + Qt raises once the last window is gone
+            return True
+
     def show(self, image: np.ndarray) -> int:
-        if self._shown and cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
+        if self._shown and self._closed():
             return self.CLOSED
         cv2.imshow(self.title, image)
         self._shown = True
         key = cv2.waitKey(1)
-        if cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1:
+        if self._closed():
             return self.CLOSED
         return key & 0xFF if key >= 0 else -1
 
@@ -157,3 +163,100 @@ class WindowSink:
             cv2.waitKey(1)
         except cv2.error:
             pass  # already gone: the user closed it
+
+
+VCAM_HINT_LINUX = (
+    "load a loopback device: sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=bgblur "
+    "(package v4l2loopback-dkms), then pass its path, e.g. --virtual-camera /dev/video10"
+)
+VCAM_HINT_OTHER = "install OBS Studio and start its Virtual Camera once, then run bgblur again"
+
+
+class VirtualCameraSink:
+    """A virtual camera that Zoom, Meet and Teams can pick (through the optional ``pyvirtualcam``).
+
+    A sender thread sends the newest frame at a steady ``fps``, repeating the last one when processing
+    stalls, because call apps drop a camera that stops sending. Odd widths are padded by one column (many
+    consumers need an even width).
+    """
+
+    def __init__(self, size: tuple[int, int], fps: float, device: str | None = None) -> None:
+        try:
+            import pyvirtualcam
+        except ImportError:
+            raise BgblurError(
+                "the virtual camera needs the optional pyvirtualcam package: pip install 'bgblur[vcam]'"
+            ) from None
+        import threading
+
+        width, height = size
+        self.pad = width % 2
+        try:
+            self._camera = pyvirtualcam.Camera(
+                width + self.pad, height, fps, fmt=pyvirtualcam.PixelFormat.BGR, device=device
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            hint = VCAM_HINT_LINUX if sys.platform.startswith("linux") else VCAM_HINT_OTHER
+            reason = " ".join(str(exc).split())
+            raise BgblurError(f"no virtual camera available ({reason}): {hint}") from None
+        self.device = self._camera.device
+        self.fps = fps
+        self.frames = 0  # frames sent, repeats included
+        self._latest: np.ndarray | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._send_steadily, name="bgblur-vcam", daemon=True)
+        self._thread.start()
+
+    def write(self, image: np.ndarray) -> None:
+        if self._error is not None:
+            raise BgblurError(f"the virtual camera {self.device} stopped: {self._error}")
+        if self.pad:
+            image = cv2.copyMakeBorder(image, 0, 0, 0, self.pad, cv2.BORDER_REPLICATE)
+        with self._lock:
+            self._latest = image
+
+    def _send_steadily(self) -> None:
+        import time
+
+        period = 1.0 / self.fps
+        next_due = time.monotonic()
+        while not self._stop.is_set():
+            with self._lock:
+                frame = self._latest
+            if frame is not None:
+                try:
+                    self._camera.send(frame)
+                except Exception as exc:  # reported to the pipeline by the next write()
+                    self._error = exc
+                    return
+                self.frames += 1
+            next_due += period
+            delay = next_due - time.monotonic()
+            if delay < -period:  # fell far behind (a stall): restart the clock instead of bursting
+                next_due = time.monotonic()
+                delay = 0.0
+            self._stop.wait(max(delay, 0.0))
+
+    def close(self) -> None:
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._thread.join(5.0)
+        self._camera.close()
+
+
+class SinkGroup:
+    """Several sinks fed the same frames (e.g. a recording and the virtual camera)."""
+
+    def __init__(self, sinks: list) -> None:
+        self.sinks = sinks
+
+    def write(self, image: np.ndarray) -> None:
+        for sink in self.sinks:
+            sink.write(image)
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            sink.close()

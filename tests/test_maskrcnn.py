@@ -38,7 +38,7 @@ def test_real_graph_runs_and_gives_a_frame_sized_matte(segmenter: MaskRCNNSegmen
     assert masks.shape == (10, 90, 15, 15)
     matte = segmenter.segment(image)
     assert matte.shape == image.shape[:2] and matte.dtype == np.float32
-    assert 0.0 <= matte.min() and matte.max() <= 1.0
+    assert matte.min() >= 0.0 and matte.max() <= 1.0
     assert matte.max() > 0  # the stand-in (person bias 8) reports people
 
 
