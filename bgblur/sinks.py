@@ -138,8 +138,7 @@ class WindowSink:
                 "use --no-window with --output or --virtual-camera"
             )
         self.title = title
-        cv2.namedWindow(title, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
-        self._shown = False
+        self._shown = False  # the window opens with the first frame, at that frame's size
 
     def _closed(self) -> bool:
         try:
@@ -148,7 +147,9 @@ class WindowSink:
             return True
 
     def show(self, image: np.ndarray) -> int:
-        if self._shown and self._closed():
+        if not self._shown:
+            cv2.namedWindow(self.title, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
+        elif self._closed():
             return self.CLOSED
         cv2.imshow(self.title, image)
         self._shown = True
@@ -158,6 +159,8 @@ class WindowSink:
         return key & 0xFF if key >= 0 else -1
 
     def close(self) -> None:
+        if not self._shown:
+            return
         try:
             cv2.destroyWindow(self.title)
             cv2.waitKey(1)

@@ -53,3 +53,15 @@ def mrcnn_dir(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
             check=True,
         )
     return cache
+
+
+@pytest.fixture(scope="session")
+def xdisplay():
+    """A private Xvfb display (``":N"``) for window tests, started once per session."""
+    import harness
+
+    display, proc = harness.start_xvfb()
+    try:
+        yield display
+    finally:
+        harness.stop_xvfb(proc)
