@@ -7,6 +7,7 @@ interrupted run leaves a playable file and an existing file is never half-overwr
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sys
 from pathlib import Path
@@ -61,10 +62,24 @@ class VideoFileSink:
             raise BgblurError(f"cannot write video {path}: OpenCV could not open a {codec} writer for it")
 
     def write(self, image: np.ndarray) -> None:
+        if self.frames % 8 == 0:
+            self._check_room()
         if self.gray:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         self._writer.write(image)
         self.frames += 1
+
+    def _check_room(self) -> None:
+        """Stop while there is still room to finish the file: OpenCV's writer fails silently on a full disk and
+        then cannot write the index, which leaves an unplayable video."""
+        written = self._partial.stat().st_size if self._partial.exists() else 0
+        per_frame = written / self.frames if self.frames else 0
+        reserve = max(4 << 20, 30 * per_frame, 64 * self.frames)  # the index grows with the frame count
+        if shutil.disk_usage(self._partial.parent).free < reserve:
+            raise BgblurError(
+                f"the disk holding {self.path} is almost full: stopped after {self.frames} frames, "
+                "which are kept in that file (free some space and run again)"
+            )
 
     def close(self) -> None:
         if self._writer is None:
