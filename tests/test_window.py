@@ -69,12 +69,14 @@ def wait_for_shot(wid: int, display: str, condition, what: str) -> np.ndarray:
 
 def wait_for_shelf(wid: int, display: str, sharp: bool, reference: float) -> np.ndarray:
     """Screenshot once the shelf is (not) blurred; keys reach the app between two frames."""
+    seen: list[float] = []
 
     def condition(shot: np.ndarray) -> bool:
-        value = sharpness(shot[SHELF])
-        return value > 0.5 * reference if sharp else value < 0.2 * reference
+        seen.append(round(sharpness(shot[SHELF]), 1))
+        return seen[-1] > 0.5 * reference if sharp else seen[-1] < 0.2 * reference
 
-    return wait_for_shot(wid, display, condition, f"shelf never became {'sharp' if sharp else 'blurred'}")
+    state = "sharp" if sharp else "blurred"
+    return wait_for_shot(wid, display, condition, f"shelf never became {state} (reference {reference:.0f}): {seen}")
 
 
 def test_window_shows_blur_and_p_toggles_it_q_quits(live_window, xdisplay: str, shelf_sharpness: float) -> None:
