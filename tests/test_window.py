@@ -75,8 +75,11 @@ def wait_for_shelf(wid: int, display: str, sharp: bool, reference: float) -> np.
         seen.append(round(sharpness(shot[SHELF]), 1))
         return seen[-1] > 0.5 * reference if sharp else seen[-1] < 0.2 * reference
 
-    state = "sharp" if sharp else "blurred"
-    return wait_for_shot(wid, display, condition, f"shelf never became {state} (reference {reference:.0f}): {seen}")
+    try:
+        return wait_for_shot(wid, display, condition, "shelf")
+    except TimeoutError:
+        state = "sharp" if sharp else "blurred"
+        raise AssertionError(f"shelf never became {state} (reference {reference:.0f}), saw {seen[-12:]}") from None
 
 
 def test_window_shows_blur_and_p_toggles_it_q_quits(live_window, xdisplay: str, shelf_sharpness: float) -> None:
