@@ -121,12 +121,38 @@ class _Interrupt:
     signal: int | None = None
 
 
+def build_segmenter(args: argparse.Namespace):
+    """The segmenter the parsed options ask for (shared with scripts/evaluate.py)."""
+    from bgblur.segmenters import create_segmenter
+
+    return create_segmenter(
+        args.model,
+        args.mask_rcnn,
+        confidence=args.confidence,
+        people=args.people,
+        detections=args.detections,
+        input_width=args.input_width,
+    )
+
+
+def build_matte_maker(args: argparse.Namespace, segmenter):
+    """The matte step for the parsed options and this segmenter (shared with scripts/evaluate.py)."""
+    from bgblur.matte import MatteMaker
+
+    threshold = args.threshold if args.threshold is not None else segmenter.default_threshold
+    return MatteMaker(threshold)
+
+
+def build_effect(args: argparse.Namespace):
+    """The privacy effect for the parsed options (shared with scripts/evaluate.py)."""
+    from bgblur.effects import BlurBackground
+
+    return BlurBackground(args.kernel)
+
+
 def run(args: argparse.Namespace) -> int:
     """Build and run the pipeline for parsed options. Raises BgblurError for anything the user can fix."""
-    from bgblur.effects import BlurBackground
-    from bgblur.matte import MatteMaker
     from bgblur.pipeline import Controls, Pipeline
-    from bgblur.segmenters import create_segmenter
     from bgblur.sinks import ImageFileSink, VideoFileSink, WindowSink, check_output_path
     from bgblur.sources import open_source
 
@@ -163,15 +189,7 @@ def run(args: argparse.Namespace) -> int:
         ) as source:
             if source.is_live and not args.quiet:
                 info(f"{source.description}: {source.size[0]}x{source.size[1]} at {source.fps:g} fps")
-            segmenter = create_segmenter(
-                args.model,
-                args.mask_rcnn,
-                confidence=args.confidence,
-                people=args.people,
-                detections=args.detections,
-                input_width=args.input_width,
-            )
-            threshold = args.threshold if args.threshold is not None else segmenter.default_threshold
+            segmenter = build_segmenter(args)
             still = source.frame_count == 1 and not source.is_live
             output = matte_output = None
             if args.output is not None:
@@ -187,8 +205,8 @@ def run(args: argparse.Namespace) -> int:
             pipeline = Pipeline(
                 source,
                 segmenter,
-                MatteMaker(threshold),
-                BlurBackground(args.kernel),
+                build_matte_maker(args, segmenter),
+                build_effect(args),
                 output=output,
                 matte_output=matte_output,
                 window=window,
