@@ -97,12 +97,28 @@ def build_parser() -> argparse.ArgumentParser:
         "-t", "--threshold", type=_fraction, help="person probability where the matte crosses over (Mask R-CNN 0.3)"
     )
     model.add_argument(
-        "--people", choices=("main", "all"), default="main", help="Mask R-CNN: keep the top person or all"
+        "--people",
+        choices=("main", "all"),
+        default="main",
+        help="keep only the main person (Mask R-CNN: top score; other models: largest region) or all (main)",
     )
     model.add_argument(
         "--detections", type=_positive(int), default=20, help="Mask R-CNN: detections kept; drives its cost (20)"
     )
     model.add_argument("--input-width", type=_positive(int), default=600, help="Mask R-CNN: input width in px (600)")
+    matte = p.add_argument_group("matte")
+    matte.add_argument(
+        "--refine",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="snap the matte's edges to the frame's edges (guided filter) (on)",
+    )
+    matte.add_argument(
+        "--smooth",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="video/live: steady the matte over time where the model wavers (on)",
+    )
     effect = p.add_argument_group("effect")
     effect.add_argument("-k", "--kernel", type=_kernel, default=41, help="Gaussian blur size, odd (41)")
     live = p.add_argument_group("camera and stream")
@@ -140,7 +156,7 @@ def build_matte_maker(args: argparse.Namespace, segmenter):
     from bgblur.matte import MatteMaker
 
     threshold = args.threshold if args.threshold is not None else segmenter.default_threshold
-    return MatteMaker(threshold)
+    return MatteMaker(threshold, refine=args.refine, temporal=args.smooth, people=args.people)
 
 
 def build_effect(args: argparse.Namespace):

@@ -21,7 +21,7 @@ Side-by-side pictures (input | matte | output) go to ``--out``.
 
 Usage::
 
-    python scripts/evaluate.py [DATA] [--out DIR] [--only SUBSTRING] [bgblur model/matte options]
+    python scripts/evaluate.py [--data DIR] [--out DIR] [--only SUBSTRING] [bgblur model/matte options]
 """
 
 from __future__ import annotations
@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Score a bgblur configuration against ground-truth masks.",
         epilog="Other options (--model, --mask-rcnn, --threshold, --people, --kernel, ...) are bgblur's own.",
     )
-    parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA, help=f"data folder ({DEFAULT_DATA})")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"data folder ({DEFAULT_DATA})")
     parser.add_argument("--out", type=Path, help="write side-by-side pictures (input | matte | output) here")
     parser.add_argument("--only", help="only items whose name contains this")
     parser.add_argument("--tolerance", type=int, default=3, help="boundary tolerance in px (3)")
