@@ -19,6 +19,13 @@ import numpy as np
 PEOPLE_CHOICES = ("main", "all")
 
 
+def flush_denormals(values: np.ndarray) -> np.ndarray:
+    """Set magnitudes below 1e-6 to zero, in place: model tails and decaying averages reach denormal floats
+    (~1e-40), which make every later float operation on them several times slower."""
+    values[np.abs(values) < 1e-6] = 0.0
+    return values
+
+
 class TemporalSmoother:
     """Per-pixel exponential moving average of the matte whose weight says how much to trust the new frame.
 
@@ -58,7 +65,7 @@ class TemporalSmoother:
         np.clip(weight, self.floor, 1.0, out=weight)
         self._weight = weight
         state += weight * delta
-        return state.copy()
+        return flush_denormals(state).copy()
 
     def follow(self, key: str, value: np.ndarray) -> np.ndarray:
         """Smooth another per-pixel map of this frame (e.g. guided-filter coefficients) with the same weights."""
@@ -67,7 +74,7 @@ class TemporalSmoother:
             self._extra[key] = value.copy()
             return value
         previous += self._weight * (value - previous)
-        return previous.copy()
+        return flush_denormals(previous).copy()
 
     def reset(self) -> None:
         """Forget the previous frame."""
@@ -84,6 +91,7 @@ def fast_guided_filter(
     eps: float,
     full_guide: np.ndarray | None = None,
     smoother: TemporalSmoother | None = None,
+    scratch: np.ndarray | None = None,
 ) -> np.ndarray:
     """Guided filter (He et al.) of ``source`` by the grey ``guide`` (both float32 0..1, same size), box filters only.
 
@@ -105,11 +113,13 @@ def fast_guided_filter(
     if smoother is not None:
         # The coefficients amplify the guide's noise: steady them with the matte's own temporal weights.
         mean_a, mean_b = smoother.follow("a", mean_a), smoother.follow("b", mean_b)
+    for coefficient in (mean_a, mean_b):
+        flush_denormals(coefficient)
     if full_guide is None:
         return mean_a * guide + mean_b
     h, w = full_guide.shape[:2]
     mean_a = cv2.resize(mean_a, (w, h), interpolation=cv2.INTER_LINEAR)
-    mean_b = cv2.resize(mean_b, (w, h), interpolation=cv2.INTER_LINEAR)
+    mean_b = cv2.resize(mean_b, (w, h), dst=scratch, interpolation=cv2.INTER_LINEAR)
     # In place: this runs on every full-resolution frame.
     cv2.multiply(mean_a, full_guide, dst=mean_a)
     cv2.add(mean_a, mean_b, dst=mean_a)
@@ -163,6 +173,7 @@ class MatteMaker:
         self.radius = radius
         self.eps = eps
         self.smoother = TemporalSmoother() if temporal else None
+        self._full = np.empty((0, 0, 0), np.float32)
         # alpha = clip(p * gain + offset, 0, 1), done in place.
         self._gain = np.float32(1.0 / self.softness)
         self._offset = np.float32(0.5 - threshold / self.softness)
@@ -175,11 +186,19 @@ class MatteMaker:
         """Alpha matte (float32 0..1, the probability's size) for one frame; ``image`` is the BGR frame."""
         height, width = probability.shape[:2]
         work = self._work_shape(height, width)
-        small = cv2.resize(probability, work, interpolation=cv2.INTER_AREA)
+        # The probability is already a smooth upsampling of the model's output: linear is enough (and fast).
+        small = cv2.resize(probability, work, interpolation=cv2.INTER_LINEAR)
+        flush_denormals(small)
         full_guide = guide = None
         if image is not None and (self.refine or self.smoother is not None):
-            full_guide = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32) * np.float32(1 / 255)
-            guide = cv2.resize(full_guide, work, interpolation=cv2.INTER_AREA)
+            grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+            # Area-averaged in uint8 (much cheaper than in float), then scaled to 0..1.
+            guide = cv2.resize(grey, work, interpolation=cv2.INTER_AREA).astype(np.float32) * np.float32(1 / 255)
+            if self.refine:
+                if self._full.shape != (2, height, width):
+                    self._full = np.empty((2, height, width), np.float32)  # reused: guide and a scratch plane
+                full_guide = self._full[0]
+                cv2.multiply(grey, 1 / 255, dst=full_guide, dtype=cv2.CV_32F)
         if self.smoother is not None:
             small = self.smoother(small, guide)
         keep = keep_regions(small > self.threshold, self.people, self.min_area)
@@ -187,8 +206,8 @@ class MatteMaker:
             # Widen the kept regions a little so their soft edges survive.
             keep = cv2.dilate(keep, np.ones((5, 5), np.uint8))
             small = small * keep
-        if self.refine and guide is not None:
-            alpha = fast_guided_filter(guide, small, self.radius, self.eps, full_guide, self.smoother)
+        if full_guide is not None:
+            alpha = fast_guided_filter(guide, small, self.radius, self.eps, full_guide, self.smoother, self._full[1])
         else:
             alpha = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
         alpha *= self._gain
