@@ -104,12 +104,28 @@ def build_parser() -> argparse.ArgumentParser:
         "-t", "--threshold", type=_fraction, help="person probability where the matte crosses over (Mask R-CNN 0.3)"
     )
     model.add_argument(
-        "--people", choices=("main", "all"), default="main", help="Mask R-CNN: keep the top person or all"
+        "--people",
+        choices=("main", "all"),
+        default="main",
+        help="keep only the main person (Mask R-CNN: top score; other models: largest region) or all (main)",
     )
     model.add_argument(
         "--detections", type=_positive(int), default=20, help="Mask R-CNN: detections kept; drives its cost (20)"
     )
     model.add_argument("--input-width", type=_positive(int), default=600, help="Mask R-CNN: input width in px (600)")
+    matte = p.add_argument_group("matte")
+    matte.add_argument(
+        "--refine",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="snap the matte's edges to the frame's edges (guided filter) (on)",
+    )
+    matte.add_argument(
+        "--smooth",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="video/live: steady the matte over time where the model wavers (on)",
+    )
     effect = p.add_argument_group("effect")
     effect.add_argument("-k", "--kernel", type=_kernel, default=41, help="Gaussian blur size, odd (41)")
     live = p.add_argument_group("camera and stream")
@@ -128,12 +144,38 @@ class _Interrupt:
     signal: int | None = None
 
 
+def build_segmenter(args: argparse.Namespace):
+    """The segmenter the parsed options ask for (shared with scripts/evaluate.py)."""
+    from bgblur.segmenters import create_segmenter
+
+    return create_segmenter(
+        args.model,
+        args.mask_rcnn,
+        confidence=args.confidence,
+        people=args.people,
+        detections=args.detections,
+        input_width=args.input_width,
+    )
+
+
+def build_matte_maker(args: argparse.Namespace, segmenter):
+    """The matte step for the parsed options and this segmenter (shared with scripts/evaluate.py)."""
+    from bgblur.matte import MatteMaker
+
+    threshold = args.threshold if args.threshold is not None else segmenter.default_threshold
+    return MatteMaker(threshold, refine=args.refine, temporal=args.smooth, people=args.people)
+
+
+def build_effect(args: argparse.Namespace):
+    """The privacy effect for the parsed options (shared with scripts/evaluate.py)."""
+    from bgblur.effects import BlurBackground
+
+    return BlurBackground(args.kernel)
+
+
 def run(args: argparse.Namespace) -> int:
     """Build and run the pipeline for parsed options. Raises BgblurError for anything the user can fix."""
-    from bgblur.effects import BlurBackground
-    from bgblur.matte import MatteMaker
     from bgblur.pipeline import Controls, Pipeline
-    from bgblur.segmenters import create_segmenter
     from bgblur.sinks import (
         ImageFileSink,
         SinkGroup,
@@ -177,15 +219,7 @@ def run(args: argparse.Namespace) -> int:
         ) as source:
             if source.is_live and not args.quiet:
                 info(f"{source.description}: {source.size[0]}x{source.size[1]} at {source.fps:g} fps")
-            segmenter = create_segmenter(
-                args.model,
-                args.mask_rcnn,
-                confidence=args.confidence,
-                people=args.people,
-                detections=args.detections,
-                input_width=args.input_width,
-            )
-            threshold = args.threshold if args.threshold is not None else segmenter.default_threshold
+            segmenter = build_segmenter(args)
             still = source.frame_count == 1 and not source.is_live
             outputs = []
             if args.output is not None:
@@ -211,8 +245,8 @@ def run(args: argparse.Namespace) -> int:
             pipeline = Pipeline(
                 source,
                 segmenter,
-                MatteMaker(threshold),
-                BlurBackground(args.kernel),
+                build_matte_maker(args, segmenter),
+                build_effect(args),
                 output=output,
                 matte_output=matte_output,
                 window=window,

@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+"""Measure matte quality against ground truth with bgblur's own pipeline pieces (segmenter → matte → effect).
+
+Data layout (``../shared/testdata`` by default)::
+
+    images/NAME.jpg + masks/NAME.png          255 = person; an all-zero mask means "nobody here"
+    videos/NAME.mp4 [+ videos/NAME_masks/00000.png ...]
+
+Any option the ``bgblur`` command takes for the model, the matte and the effect is accepted here with the same
+meaning and default (``--model``, ``--mask-rcnn``, ``--threshold``, ``--people``, ``--kernel``, ...), because the
+stages are built by the CLI's own code. Prints one row per item and an overall summary:
+
+- IoU: matte > 0.5 against the mask (items with a person);
+- BF: boundary F-score, boundary pixels matched within ``--tolerance`` px;
+- false: fraction of pixels called person (matte > 0.5) on items whose mask is empty;
+- leak: mean matte over true background farther than ``--tolerance`` px from the person — the room shown sharp;
+- flicker: mean |Δ matte| between consecutive video frames (0..1 scale);
+- ms: per frame, inference and matte steps.
+
+Side-by-side pictures (input | matte | output) go to ``--out``.
+
+Usage::
+
+    python scripts/evaluate.py [--data DIR] [--out DIR] [--only SUBSTRING] [bgblur model/matte options]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run from a checkout without installing
+    sys.path.insert(0, str(REPO))
+
+from bgblur.cli import build_effect, build_matte_maker, build_parser, build_segmenter  # noqa: E402
+
+DEFAULT_DATA = REPO.parent / "shared" / "testdata"
+VIDEO_PICTURES = 4  # side-by-side pictures written per video
+
+
+@dataclass
+class Score:
+    """Metrics of one item (an image, or a whole video averaged over its frames)."""
+
+    name: str
+    kind: str  # "image" or "video"
+    has_person: bool
+    iou: float = float("nan")
+    bf: float = float("nan")
+    false_person: float = float("nan")
+    leak: float = float("nan")
+    flicker: float = float("nan")
+    ms_inference: float = 0.0
+    ms_matte: float = 0.0
+    frames: int = 1
+
+
+@dataclass
+class _Accumulator:
+    ious: list[float] = field(default_factory=list)
+    bfs: list[float] = field(default_factory=list)
+    falses: list[float] = field(default_factory=list)
+    leaks: list[float] = field(default_factory=list)
+    flicker: list[float] = field(default_factory=list)
+    ms_inference: list[float] = field(default_factory=list)
+    ms_matte: list[float] = field(default_factory=list)
+
+
+def _boundary(mask: np.ndarray) -> np.ndarray:
+    """One-pixel inner boundary of a boolean mask (frame edges are not boundaries)."""
+    m = mask.astype(np.uint8)
+    padded = cv2.copyMakeBorder(m, 1, 1, 1, 1, cv2.BORDER_REPLICATE)
+    eroded = cv2.erode(padded, np.ones((3, 3), np.uint8))[1:-1, 1:-1]
+    return (m > 0) & (eroded == 0)
+
+
+def boundary_f(predicted: np.ndarray, truth: np.ndarray, tolerance: int) -> float:
+    """Boundary F-score: precision/recall of boundary pixels matched within ``tolerance`` px (DAVIS-style)."""
+    bp, bt = _boundary(predicted), _boundary(truth)
+    if not bp.any() and not bt.any():
+        return 1.0
+    if not bp.any() or not bt.any():
+        return 0.0
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * tolerance + 1, 2 * tolerance + 1))
+    near_t = cv2.dilate(bt.astype(np.uint8), disk) > 0
+    near_p = cv2.dilate(bp.astype(np.uint8), disk) > 0
+    precision = (bp & near_t).sum() / bp.sum()
+    recall = (bt & near_p).sum() / bt.sum()
+    return 0.0 if precision + recall == 0 else float(2 * precision * recall / (precision + recall))
+
+
+def frame_metrics(alpha: np.ndarray, truth: np.ndarray, tolerance: int) -> dict[str, float]:
+    """IoU, boundary F, false-person fraction and leak of one matte (float 0..1) against a 0/255 mask."""
+    person = truth > 127
+    predicted = alpha > 0.5
+    if not person.any():
+        return {"false_person": float(predicted.mean()), "leak": float(alpha.mean())}
+    union = (person | predicted).sum()
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * tolerance + 1, 2 * tolerance + 1))
+    far_background = cv2.dilate(person.astype(np.uint8), disk) == 0
+    return {
+        "iou": float((person & predicted).sum() / union),
+        "bf": boundary_f(predicted, person, tolerance),
+        "leak": float(alpha[far_background].mean()) if far_background.any() else 0.0,
+    }
+
+
+def side_by_side(image: np.ndarray, alpha: np.ndarray, output: np.ndarray, truth: np.ndarray | None) -> np.ndarray:
+    """input | matte (ground-truth outline in red) | output, at most 360 px high."""
+    matte = cv2.cvtColor((alpha * 255 + 0.5).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    if truth is not None and truth.any():
+        contours, _ = cv2.findContours((truth > 127).astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(matte, contours, -1, (0, 0, 255), 1)
+    row = np.hstack([image, matte, output])
+    scale = min(1.0, 360 / row.shape[0])
+    return cv2.resize(row, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else row
+
+
+class Evaluator:
+    """Runs one bgblur configuration (segmenter + matte maker + effect, built by the CLI's code) over a data set."""
+
+    def __init__(self, bgblur_args: argparse.Namespace, out: Path | None, tolerance: int = 3) -> None:
+        self.segmenter = build_segmenter(bgblur_args)
+        self.matte_maker = build_matte_maker(bgblur_args, self.segmenter)
+        self.effect = build_effect(bgblur_args)
+        self.out = out
+        self.tolerance = tolerance
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+
+    def _run_frame(self, image: np.ndarray) -> tuple[np.ndarray, float, float]:
+        start = time.perf_counter()
+        probability = self.segmenter.segment(image)
+        mid = time.perf_counter()
+        alpha = self.matte_maker(probability, image)
+        end = time.perf_counter()
+        return alpha, (mid - start) * 1000, (end - mid) * 1000
+
+    def image(self, image_path: Path, mask_path: Path) -> Score:
+        image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
+        truth = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
+        self.matte_maker.reset()  # each picture is its own scene
+        alpha, ms_inf, ms_matte = self._run_frame(image)
+        metrics = frame_metrics(alpha, truth, self.tolerance)
+        if self.out is not None:
+            picture = side_by_side(image, alpha, self.effect(image, alpha), truth)
+            cv2.imwrite(str(self.out / f"{image_path.stem}.jpg"), picture)
+        score = Score(image_path.stem, "image", bool((truth > 127).any()), ms_inference=ms_inf, ms_matte=ms_matte)
+        for key, value in metrics.items():
+            setattr(score, key, value)
+        return score
+
+    def video(self, video_path: Path, masks_dir: Path | None) -> Score:
+        capture = cv2.VideoCapture(str(video_path))
+        if not capture.isOpened():
+            raise SystemExit(f"evaluate: cannot read {video_path}")
+        total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or 1
+        picture_at = set(np.linspace(0, total - 1, VIDEO_PICTURES).round().astype(int).tolist())
+        self.matte_maker.reset()
+        per_frame: dict[str, list[float]] = {"iou": [], "bf": [], "false_person": [], "leak": []}
+        flicker: list[float] = []
+        ms_inf: list[float] = []
+        ms_matte: list[float] = []
+        previous = None
+        has_person = False
+        index = 0
+        while True:
+            ok, image = capture.read()
+            if not ok:
+                break
+            alpha, t_inf, t_matte = self._run_frame(image)
+            ms_inf.append(t_inf)
+            ms_matte.append(t_matte)
+            if previous is not None:
+                flicker.append(float(np.abs(alpha - previous).mean()))
+            previous = alpha.copy()
+            truth = None
+            if masks_dir is not None:
+                truth = cv2.imread(str(masks_dir / f"{index:05d}.png"), cv2.IMREAD_GRAYSCALE)
+                if truth is None:
+                    raise SystemExit(f"evaluate: mask missing for frame {index}: {masks_dir}")
+                has_person |= bool((truth > 127).any())
+                for key, value in frame_metrics(alpha, truth, self.tolerance).items():
+                    per_frame[key].append(value)
+            if self.out is not None and index in picture_at:
+                picture = side_by_side(image, alpha, self.effect(image, alpha), truth)
+                cv2.imwrite(str(self.out / f"{video_path.stem}_{index:05d}.jpg"), picture)
+            index += 1
+        capture.release()
+        score = Score(
+            video_path.stem,
+            "video",
+            has_person,
+            flicker=float(np.mean(flicker)) if flicker else float("nan"),
+            ms_inference=float(np.median(ms_inf)),
+            ms_matte=float(np.median(ms_matte)),
+            frames=index,
+        )
+        for key, values in per_frame.items():
+            if values:
+                setattr(score, key, float(np.mean(values)))
+        return score
+
+    def run(self, data: Path, only: str | None = None) -> list[Score]:
+        """Every image with a mask, then every video (with or without masks) under ``data``."""
+        scores = []
+        for image_path in sorted((data / "images").glob("*.jpg")):
+            if only and only not in image_path.stem:
+                continue
+            mask_path = data / "masks" / f"{image_path.stem}.png"
+            if mask_path.is_file():
+                scores.append(self.image(image_path, mask_path))
+        for video_path in sorted((data / "videos").glob("*.mp4")):
+            if only and only not in video_path.stem:
+                continue
+            masks_dir = data / "videos" / f"{video_path.stem}_masks"
+            scores.append(self.video(video_path, masks_dir if masks_dir.is_dir() else None))
+        return scores
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    return "-" if np.isnan(value) else f"{value:.{digits}f}"
+
+
+def summarise(scores: list[Score]) -> dict[str, float]:
+    """Overall numbers: means over images with people, over empty images, and over videos."""
+    people = [s for s in scores if s.kind == "image" and s.has_person]
+    empty = [s for s in scores if s.kind == "image" and not s.has_person]
+    videos = [s for s in scores if s.kind == "video"]
+
+    def mean(values: list[float]) -> float:
+        values = [v for v in values if not np.isnan(v)]
+        return float(np.mean(values)) if values else float("nan")
+
+    return {
+        "image_iou": mean([s.iou for s in people]),
+        "image_bf": mean([s.bf for s in people]),
+        "image_leak": mean([s.leak for s in people]),
+        "false_person": mean([s.false_person for s in empty]),
+        "video_iou": mean([s.iou for s in videos]),
+        "video_bf": mean([s.bf for s in videos]),
+        "video_leak": mean([s.leak for s in videos if s.has_person]),
+        "flicker": mean([s.flicker for s in videos]),
+        "ms_inference": mean([s.ms_inference for s in scores]),
+        "ms_matte": mean([s.ms_matte for s in scores]),
+    }
+
+
+def format_table(scores: list[Score], summary: dict[str, float]) -> str:
+    """The per-item table and the overall lines, as printed."""
+    header = (
+        f"{'item':<42} {'kind':<5} {'frames':>6} {'IoU':>6} {'BF':>6} {'false':>6} {'leak':>6} "
+        f"{'flicker':>8} {'ms inf':>7} {'ms matte':>8}"
+    )
+    lines = [header, "-" * len(header)]
+    for s in scores:
+        lines.append(
+            f"{s.name[:42]:<42} {s.kind:<5} {s.frames:>6} {_fmt(s.iou):>6} {_fmt(s.bf):>6} {_fmt(s.false_person):>6} "
+            f"{_fmt(s.leak):>6} {_fmt(s.flicker, 4):>8} {s.ms_inference:>7.1f} {s.ms_matte:>8.2f}"
+        )
+    lines.append("-" * len(header))
+    su = summary
+    lines.append(
+        f"images with people: mean IoU {_fmt(su['image_iou'])}  mean BF {_fmt(su['image_bf'])}  "
+        f"mean leak {_fmt(su['image_leak'])}"
+    )
+    lines.append(f"images without people: mean false-person fraction {_fmt(su['false_person'])}")
+    lines.append(
+        f"videos: mean IoU {_fmt(su['video_iou'])}  mean BF {_fmt(su['video_bf'])}  "
+        f"mean leak {_fmt(su['video_leak'])}  mean flicker {_fmt(su['flicker'], 4)}"
+    )
+    lines.append(f"ms per frame (mean of items): inference {su['ms_inference']:.1f}  matte {su['ms_matte']:.2f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Score a bgblur configuration against ground-truth masks.",
+        epilog="Other options (--model, --mask-rcnn, --threshold, --people, --kernel, ...) are bgblur's own.",
+    )
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"data folder ({DEFAULT_DATA})")
+    parser.add_argument("--out", type=Path, help="write side-by-side pictures (input | matte | output) here")
+    parser.add_argument("--only", help="only items whose name contains this")
+    parser.add_argument("--tolerance", type=int, default=3, help="boundary tolerance in px (3)")
+    args, rest = parser.parse_known_args(argv)
+    bgblur_args = build_parser().parse_args(rest)
+    if not (args.data / "images").is_dir() and not (args.data / "videos").is_dir():
+        parser.error(f"{args.data} has neither images/ nor videos/")
+    evaluator = Evaluator(bgblur_args, args.out, args.tolerance)
+    scores = evaluator.run(args.data, args.only)
+    print(format_table(scores, summarise(scores)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""scripts/evaluate.py on the shared developer set: it runs, prints its table, and the default matte meets its floors.
+
+Floors sit just below what was measured (see the report in issue 5); they catch regressions, they are not targets.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+
+import evaluate  # noqa: E402
+
+from bgblur.cli import build_parser  # noqa: E402
+
+
+def _evaluate(testdata: Path, *options: str) -> tuple[list[evaluate.Score], dict[str, float]]:
+    scores = evaluate.Evaluator(build_parser().parse_args(list(options)), None).run(testdata)
+    return scores, evaluate.summarise(scores)
+
+
+@pytest.fixture(scope="module")
+def default_run(testdata: Path) -> tuple[list[evaluate.Score], dict[str, float]]:
+    return _evaluate(testdata)
+
+
+def test_evaluate_prints_its_table_and_writes_side_by_side_pictures(testdata: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "evaluate.py"), "--data", str(testdata), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for name in ("cihp_two_men_at_computer", "noperson_coffee_cup", "davis_hike", "talking_head_bookshelf"):
+        assert name in out
+    assert "mean IoU" in out and "mean BF" in out and "false-person" in out and "flicker" in out
+    pictures = sorted(p.name for p in tmp_path.glob("*.jpg"))
+    assert "davis_rollerblade_f010.jpg" in pictures and len(pictures) == 9 + 2 * evaluate.VIDEO_PICTURES
+    import cv2
+
+    picture = cv2.imread(str(tmp_path / "noperson_coffee_cup.jpg"))
+    assert picture.shape[1] == 3 * 600 * picture.shape[0] // 400  # three panels side by side
+
+
+def test_selfie_images_with_people_meet_the_iou_and_boundary_floors(default_run) -> None:
+    _, summary = default_run
+    assert summary["image_iou"] >= 0.65  # measured 0.662 (naive loop 0.659)
+    assert summary["image_bf"] >= 0.46  # measured 0.465 (naive loop 0.454)
+
+
+def test_video_with_masks_meets_the_iou_and_boundary_floors(default_run) -> None:
+    _, summary = default_run
+    assert summary["video_iou"] >= 0.87  # measured 0.881 (naive 0.849)
+    assert summary["video_bf"] >= 0.77  # measured 0.781 (naive 0.730)
+    assert summary["video_leak"] <= 0.005
+
+
+def test_no_person_images_stay_within_the_false_person_bound(default_run) -> None:
+    scores, summary = default_run
+    empty = {s.name: s.false_person for s in scores if s.kind == "image" and not s.has_person}
+    assert set(empty) == {"noperson_coffee_cup", "noperson_rooftop_view"}
+    assert empty["noperson_rooftop_view"] <= 0.001
+    # Measured 0.098: the selfie model calls the coffee cup a person with confidence; see issue 5.
+    assert summary["false_person"] <= 0.11
+
+
+def test_temporal_smoothing_halves_flicker_on_the_talking_head(testdata: Path, default_run) -> None:
+    scores, _ = default_run
+    smoothed = next(s for s in scores if s.name == "talking_head_bookshelf").flicker
+    evaluator = evaluate.Evaluator(build_parser().parse_args(["--no-smooth"]), None)
+    unsmoothed = evaluator.video(testdata / "videos" / "talking_head_bookshelf.mp4", None).flicker
+    assert smoothed <= 0.55 * unsmoothed, (smoothed, unsmoothed)  # measured 0.0010 vs 0.0020
+
+
+def test_boundary_f_and_frame_metrics_on_known_masks() -> None:
+    truth = np.zeros((100, 100), np.uint8)
+    truth[20:80, 20:80] = 255
+    exact = evaluate.frame_metrics((truth > 0).astype(np.float32), truth, 3)
+    assert exact["iou"] == 1.0 and exact["bf"] == 1.0 and exact["leak"] == 0.0
+    shifted = np.roll(truth > 0, 2, axis=1)
+    assert evaluate.boundary_f(shifted, truth > 0, 3) == 1.0  # within tolerance
+    assert evaluate.boundary_f(np.roll(truth > 0, 10, axis=1), truth > 0, 3) < 0.6
+    empty = evaluate.frame_metrics(np.full((10, 10), 0.25, np.float32), np.zeros((10, 10), np.uint8), 3)
+    assert empty == {"false_person": 0.0, "leak": 0.25}
