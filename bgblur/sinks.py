@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -36,10 +37,18 @@ def check_output_path(path: Path, kind: str, overwrite: bool, inputs: list[Path]
     if path.exists() and not overwrite:
         raise BgblurError(f"{kind} {path} already exists: pass --overwrite to replace it")
     folder = path.parent
+    if not folder.exists():
+        raise BgblurError(f"cannot write {kind} {path}: folder {folder} does not exist (create it first)")
     if not folder.is_dir():
-        raise BgblurError(f"cannot write {kind} {path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise BgblurError(f"cannot write {kind} {path}: folder {folder} is not writable")
+        raise BgblurError(f"cannot write {kind} {path}: {folder} is a file, not a folder")
+    # Try it: permission bits say nothing for root, read-only mounts or /proc.
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".bgblur-probe-"):
+            pass
+    except OSError as exc:
+        raise BgblurError(
+            f"cannot write {kind} {path}: folder {folder} is not writable ({exc.strerror}); choose another folder"
+        ) from None
 
 
 class VideoFileSink:
