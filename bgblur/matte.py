@@ -21,7 +21,8 @@ class MatteMaker:
         self._offset = 0.5 - threshold / self.softness
 
     def __call__(self, probability: np.ndarray, image: np.ndarray | None = None) -> np.ndarray:
-        alpha = probability * np.float32(self._gain)
+        # float32 whatever comes in: compositing (cv2.blendLinear) takes float32 weights only.
+        alpha = np.multiply(probability, np.float32(self._gain), dtype=np.float32)
         alpha += np.float32(self._offset)
         return np.clip(alpha, 0.0, 1.0, out=alpha)
 
