@@ -57,7 +57,9 @@ class VideoFileSink:
     def __init__(self, path: Path, fps: float, size: tuple[int, int], gray: bool = False) -> None:
         codec = VIDEO_CODECS.get(path.suffix.lower())
         if codec is None:
-            raise BgblurError(f"cannot write video {path}: use one of {', '.join(sorted(VIDEO_CODECS))}")
+            raise BgblurError(
+                f"cannot write video {path}: a video source gives a video, use one of {', '.join(sorted(VIDEO_CODECS))}"
+            )
         self.path = path
         self.size = size
         self.gray = gray
@@ -91,7 +93,10 @@ class ImageFileSink:
 
     def __init__(self, path: Path) -> None:
         if path.suffix.lower() not in IMAGE_SUFFIXES:
-            raise BgblurError(f"cannot write image {path}: use one of {', '.join(sorted(IMAGE_SUFFIXES))}")
+            raise BgblurError(
+                f"cannot write image {path}: a picture source gives a picture, use one of "
+                f"{', '.join(sorted(IMAGE_SUFFIXES))}"
+            )
         self.path = path
         self.frames = 0
 

@@ -76,9 +76,9 @@ def open_source(
     if not path.exists():
         raise BgblurError(f"source not found: {spec} (give a camera index, a video or image file, or a stream URL)")
     if path.is_dir():
-        raise BgblurError(f"source is a folder, not a file: {spec}")
+        raise BgblurError(f"source is a folder, not a file: {spec} (give a video or image file inside it)")
     if path.stat().st_size == 0:
-        raise BgblurError(f"source is an empty file: {spec}")
+        raise BgblurError(f"source is an empty file: {spec} (an interrupted copy or download?)")
     if path.suffix.lower() in IMAGE_SUFFIXES or cv2.haveImageReader(str(path)):
         return ImageSource(path)
     return VideoFileSource(path)
@@ -118,7 +118,10 @@ class VideoFileSource(Source):
         self._capture = cv2.VideoCapture(str(path))
         if not self._capture.isOpened():
             self._capture.release()
-            raise BgblurError(f"cannot read video {path}: not a video OpenCV can decode")
+            raise BgblurError(
+                f"cannot read video {path}: not a video OpenCV can decode (damaged, or not a video; "
+                "try converting it with ffmpeg -i IN OUT.mp4)"
+            )
         self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
         count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 else None

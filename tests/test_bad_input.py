@@ -108,12 +108,16 @@ RANDOM = np.random.default_rng(7).integers(0, 256, 200_000, dtype=np.uint8).toby
 CASES = {
     # sources
     "missing path": Case(lambda t, d, m: _video_source(t, t / "nothing.mp4"), 1, ("source not found", "nothing.mp4")),
-    "a directory": Case(lambda t, d, m: _video_source(t, t), 1, ("is a folder, not a file",)),
-    "zero-byte file": Case(lambda t, d, m: _video_source(t, _file(t, "zero.mp4", b"")), 1, ("empty file",)),
+    "a directory": Case(
+        lambda t, d, m: _video_source(t, t), 1, ("is a folder, not a file", "give a video or image file")
+    ),
+    "zero-byte file": Case(
+        lambda t, d, m: _video_source(t, _file(t, "zero.mp4", b"")), 1, ("empty file", "interrupted copy or download")
+    ),
     "text named .mp4": Case(
         lambda t, d, m: _video_source(t, _file(t, "notes.mp4", b"meeting notes\n" * 50)),
         1,
-        ("cannot read video", "not a video OpenCV can decode"),
+        ("cannot read video", "not a video OpenCV can decode", "converting it with ffmpeg"),
     ),
     "text named .jpg": Case(
         lambda t, d, m: ["--source", _file(t, "notes.jpg", b"hello\n"), "--output", t / "out.png"],
@@ -167,7 +171,9 @@ CASES = {
         ("already exists", "--overwrite"),
     ),
     "video output for a picture": Case(
-        lambda t, d, m: ["--source", _image(t), "--output", t / "out.mp4"], 1, ("cannot write image", "use one of")
+        lambda t, d, m: ["--source", _image(t), "--output", t / "out.mp4"],
+        1,
+        ("cannot write image", "a picture source gives a picture", ".png"),
     ),
     # models
     "Mask R-CNN folder missing": Case(lambda t, d, m: _mrcnn_args(t, t / "nowhere"), 1, ("folder not found",)),

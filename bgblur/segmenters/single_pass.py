@@ -244,7 +244,7 @@ class SinglePassSegmenter:
         if card.person_class is None and channels > 1:
             raise self._misfit("'person_class'", f"the {read_as}: say which channel is the person")
         if card.person_class is not None and card.person_class >= channels:
-            raise self._misfit("'person_class'", f"it is {card.person_class}, but the {read_as}")
+            raise self._misfit("'person_class'", f"person_class is {card.person_class}, but the {read_as}")
 
     def segment(self, image: np.ndarray) -> np.ndarray:
         """Person probability for every pixel of ``image`` (float32, 0..1, the image's height and width)."""
