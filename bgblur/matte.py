@@ -187,7 +187,8 @@ class MatteMaker:
         height, width = probability.shape[:2]
         work = self._work_shape(height, width)
         # The probability is already a smooth upsampling of the model's output: linear is enough (and fast).
-        small = cv2.resize(probability, work, interpolation=cv2.INTER_LINEAR)
+        # float32 whatever comes in: compositing (cv2.blendLinear) takes float32 weights only.
+        small = cv2.resize(probability.astype(np.float32, copy=False), work, interpolation=cv2.INTER_LINEAR)
         flush_denormals(small)
         full_guide = guide = None
         if image is not None and (self.refine or self.smoother is not None):

@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -37,10 +38,18 @@ def check_output_path(path: Path, kind: str, overwrite: bool, inputs: list[Path]
     if path.exists() and not overwrite:
         raise BgblurError(f"{kind} {path} already exists: pass --overwrite to replace it")
     folder = path.parent
+    if not folder.exists():
+        raise BgblurError(f"cannot write {kind} {path}: folder {folder} does not exist (create it first)")
     if not folder.is_dir():
-        raise BgblurError(f"cannot write {kind} {path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise BgblurError(f"cannot write {kind} {path}: folder {folder} is not writable")
+        raise BgblurError(f"cannot write {kind} {path}: {folder} is a file, not a folder")
+    # Try it: permission bits say nothing for root, read-only mounts or /proc.
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".bgblur-probe-"):
+            pass
+    except OSError as exc:
+        raise BgblurError(
+            f"cannot write {kind} {path}: folder {folder} is not writable ({exc.strerror}); choose another folder"
+        ) from None
 
 
 class VideoFileSink:
@@ -49,7 +58,9 @@ class VideoFileSink:
     def __init__(self, path: Path, fps: float, size: tuple[int, int], gray: bool = False) -> None:
         codec = VIDEO_CODECS.get(path.suffix.lower())
         if codec is None:
-            raise BgblurError(f"cannot write video {path}: use one of {', '.join(sorted(VIDEO_CODECS))}")
+            raise BgblurError(
+                f"cannot write video {path}: a video source gives a video, use one of {', '.join(sorted(VIDEO_CODECS))}"
+            )
         self.path = path
         self.size = size
         self.gray = gray
@@ -97,7 +108,10 @@ class ImageFileSink:
 
     def __init__(self, path: Path) -> None:
         if path.suffix.lower() not in IMAGE_SUFFIXES:
-            raise BgblurError(f"cannot write image {path}: use one of {', '.join(sorted(IMAGE_SUFFIXES))}")
+            raise BgblurError(
+                f"cannot write image {path}: a picture source gives a picture, use one of "
+                f"{', '.join(sorted(IMAGE_SUFFIXES))}"
+            )
         self.path = path
         self.frames = 0
 

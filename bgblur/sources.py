@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from bgblur.errors import BgblurError, warn
+from bgblur.native import captured_native_output
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "tcp", "udp", "http", "https", "srt")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pnm", ".jp2", ".exr"}
@@ -75,9 +76,9 @@ def open_source(
     if not path.exists():
         raise BgblurError(f"source not found: {spec} (give a camera index, a video or image file, or a stream URL)")
     if path.is_dir():
-        raise BgblurError(f"source is a folder, not a file: {spec}")
+        raise BgblurError(f"source is a folder, not a file: {spec} (give a video or image file inside it)")
     if path.stat().st_size == 0:
-        raise BgblurError(f"source is an empty file: {spec}")
+        raise BgblurError(f"source is an empty file: {spec} (an interrupted copy or download?)")
     if path.suffix.lower() in IMAGE_SUFFIXES or cv2.haveImageReader(str(path)):
         return ImageSource(path)
     return VideoFileSource(path)
@@ -89,9 +90,16 @@ class ImageSource(Source):
     def __init__(self, path: Path) -> None:
         self.path = path
         self.description = str(path)
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        # libjpeg/libpng print their complaints straight to the terminal: catch them, say it once.
+        with captured_native_output() as complaints:
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
-            raise BgblurError(f"cannot read image {path}: not a picture OpenCV can decode")
+            raise BgblurError(
+                f"cannot read image {path}: not a picture OpenCV can decode (damaged, or not an image; "
+                "convert it to PNG or JPEG)"
+            )
+        if complaints:
+            warn(f"{path}: the decoder said {complaints[0]!r}; the picture may be damaged (using what was decoded)")
         self._image: np.ndarray | None = image
         self.size = (image.shape[1], image.shape[0])
         self.frame_count = 1
@@ -110,7 +118,10 @@ class VideoFileSource(Source):
         self._capture = cv2.VideoCapture(str(path))
         if not self._capture.isOpened():
             self._capture.release()
-            raise BgblurError(f"cannot read video {path}: not a video OpenCV can decode")
+            raise BgblurError(
+                f"cannot read video {path}: not a video OpenCV can decode (damaged, or not a video; "
+                "try converting it with ffmpeg -i IN OUT.mp4)"
+            )
         self.fps = self._capture.get(cv2.CAP_PROP_FPS) or 30.0
         count = int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 else None
@@ -128,10 +139,12 @@ class VideoFileSource(Source):
         else:
             ok, image = self._capture.read()
             if not ok:
+                # Some containers count one frame more than they hold, hence the slack of one.
                 if self.frame_count and self._next_index < self.frame_count - 1:
-                    warn(
-                        f"{self.path}: only {self._next_index} of {self.frame_count} frames could be decoded "
-                        "(the file looks truncated)"
+                    raise BgblurError(
+                        f"{self.path}: only {self._next_index} of its {self.frame_count} frames could be decoded "
+                        "(the file looks truncated or damaged); the output holds those frames. "
+                        "Copy or download the video again"
                     )
                 return None
         if (image.shape[1], image.shape[0]) != self.size:

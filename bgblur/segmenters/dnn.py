@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import cv2
 
 from bgblur.errors import BgblurError
+from bgblur.native import captured_native_output
 
 # OpenCV 5 has two engines; its new default cannot run Mask R-CNN's two-output forward, and the classic
 # one was measured as fast or faster for the selfie models too. OpenCV 4 has only the classic engine.
@@ -17,20 +19,47 @@ _READERS = {
     ".onnx": lambda model, config: cv2.dnn.readNetFromONNX(model, **_ENGINE),
     ".pb": lambda model, config: cv2.dnn.readNetFromTensorflow(model, config or "", **_ENGINE),
 }
+FORMAT_NAMES = {".tflite": "TFLite", ".onnx": "ONNX", ".pb": "TensorFlow"}
+
+
+def check_model_file(model: Path, hint: str = "") -> None:
+    """Refuse a model path of an unknown format, missing, a folder or empty, before anything reads it."""
+    suffix = model.suffix.lower()
+    if suffix not in _READERS:
+        extra = " (give the model file itself; its .json card is found beside it)" if suffix == ".json" else ""
+        raise BgblurError(f"{model}: unsupported model format {model.suffix!r}: use .onnx, .tflite or .pb{extra}")
+    if not model.exists():
+        raise BgblurError(f"model file not found: {model}{hint}")
+    if not model.is_file():
+        raise BgblurError(f"model {model} is a folder, not a model file{hint}")
+    if model.stat().st_size == 0:
+        raise BgblurError(f"model file {model} is empty (an interrupted download or copy?){hint}")
 
 
 def read_net(model: Path, config: Path | None = None, hint: str = "") -> cv2.dnn.Net:
     """Load ``model`` (``.tflite``, ``.onnx`` or TensorFlow ``.pb`` with an optional text graph)."""
-    reader = _READERS.get(model.suffix.lower())
-    if reader is None:
-        raise BgblurError(f"{model}: unsupported model format {model.suffix!r} (use .onnx, .tflite or .pb)")
-    for path in (model, config):
-        if path is not None and not path.is_file():
-            raise BgblurError(f"model file missing: {path}{hint}")
-    try:
-        net = reader(str(model), str(config) if config else None)
-    except cv2.error as exc:
-        raise BgblurError(f"cannot load model {model}: {_first_line(exc)}{hint}") from None
+    check_model_file(model, hint)
+    if config is not None and not config.is_file():
+        raise BgblurError(f"model file missing: {config}{hint}")
+    reader = _READERS[model.suffix.lower()]
+    kind = FORMAT_NAMES[model.suffix.lower()]
+    # OpenCV's TF importer prints its layer map to stdout when a graph is broken: keep that off the terminal.
+    with captured_native_output():
+        try:
+            net = reader(str(model), str(config) if config else None)
+        except cv2.error as exc:
+            net = None
+            reason = opencv_reason(exc)
+    if net is None:
+        if config is not None:
+            raise BgblurError(
+                f"cannot load model {model} with {config.name}: the files are damaged or do not belong together "
+                f"(OpenCV: {reason}){hint}"
+            )
+        raise BgblurError(
+            f"cannot load model {model}: not a valid {kind} model (damaged, incomplete, or another format; "
+            f"OpenCV: {reason}){hint}"
+        )
     if net.empty():
         raise BgblurError(f"cannot load model {model}: OpenCV read no layers from it{hint}")
     net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
@@ -38,10 +67,12 @@ def read_net(model: Path, config: Path | None = None, hint: str = "") -> cv2.dnn
     return net
 
 
-def _first_line(exc: cv2.error) -> str:
-    """OpenCV errors span several lines; keep the one that says what failed."""
-    text = str(exc).strip()
-    for line in text.splitlines():
-        if "error:" in line:
-            return line.split("error:", 1)[1].strip().rstrip(".") or text.splitlines()[0]
-    return text.splitlines()[0] if text else "OpenCV error"
+def opencv_reason(exc: cv2.error) -> str:
+    """The part of an OpenCV error that says what failed: no error code, no C++ function name, one line."""
+    text = (getattr(exc, "err", "") or str(exc)).strip()
+    if "error:" in text:  # the full multi-line form: keep what follows "error: (-N:...)"
+        text = text.split("error:", 1)[1]
+    text = re.sub(r"^\s*\(-?\d+:[^)]*\)\s*", "", text)
+    text = re.sub(r"\s+in function '[^']*'.*$", "", text, flags=re.DOTALL)
+    first = text.strip().splitlines()[0] if text.strip() else "OpenCV error"
+    return first.strip().rstrip(".")

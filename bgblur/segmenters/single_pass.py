@@ -2,15 +2,18 @@
 
 The card (``model.onnx`` → ``model.json``) says how to feed the model and read its answer::
 
-    {"input_size": [W, H], "scale": 1/255, "mean": [r, g, b], "std": [r, g, b], "swap_rb": true,
-     "output": "softmax" | "sigmoid" | "probability", "person_class": 15, "layout": "nchw" | "nhwc",
-     "output_name": "optional", "threshold": 0.5}
+    {"input_size": [W, H], "scale": 0.00392156862745098, "mean": [0.485, 0.456, 0.406],
+     "std": [0.229, 0.224, 0.225], "swap_rb": true, "output": "softmax" | "sigmoid" | "probability",
+     "person_class": 15, "layout": "nchw" | "nhwc", "output_name": "out", "threshold": 0.5}
 
-Pixels are fed as ``(pixel * scale - mean) / std``. The bundled MediaPipe selfie models use the same cards.
+Pixels are fed as ``(pixel * scale - mean) / std``, channel by channel in the order the model takes them
+(R, G, B when ``swap_rb`` is true, else B, G, R). ``input_size`` and ``output`` are required; ``person_class``
+too when the output has several channels. The bundled MediaPipe selfie models use the same cards.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from dataclasses import dataclass
@@ -20,9 +23,23 @@ import cv2
 import numpy as np
 
 from bgblur.errors import BgblurError
-from bgblur.segmenters.dnn import read_net
+from bgblur.segmenters.dnn import check_model_file, opencv_reason, read_net
 
 OUTPUT_KINDS = ("softmax", "sigmoid", "probability")
+CARD_KEYS = (
+    "input_size",
+    "scale",
+    "mean",
+    "std",
+    "swap_rb",
+    "output",
+    "person_class",
+    "layout",
+    "output_name",
+    "threshold",
+)
+# Keys people put on a card for other people to read; bgblur ignores them.
+NOTE_KEYS = ("description", "license", "licence", "source", "url", "notes", "labels")
 
 
 @dataclass(frozen=True)
@@ -35,29 +52,40 @@ class ModelCard:
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
     swap_rb: bool = True
     output: str = "probability"
-    person_class: int = 0
+    person_class: int | None = None  # None: not given (fine for a one-channel output)
     layout: str = "nchw"
     output_name: str | None = None
     threshold: float = 0.5
 
 
+def card_path_for(model: Path) -> Path:
+    """Where the card of ``model`` lives: beside it, same name, ``.json``."""
+    return model.with_suffix(".json")
+
+
 def load_card(model: Path) -> ModelCard:
     """Read and check the ``.json`` card beside ``model``; errors name the card and the bad key."""
-    card_path = model.with_suffix(".json")
+    card_path = card_path_for(model)
     if not card_path.is_file():
-        raise BgblurError(f"model card missing: {card_path} (a JSON file describing {model.name}; see README)")
+        raise BgblurError(
+            f"model card missing: {card_path} (a JSON file describing how to run {model.name}; see README, "
+            "'Use your own model')"
+        )
     try:
         raw = json.loads(card_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BgblurError(f"model card {card_path} is not valid JSON: {exc}") from None
     if not isinstance(raw, dict):
-        raise BgblurError(f"model card {card_path} must be a JSON object")
+        raise BgblurError(f"model card {card_path} must be a JSON object {{...}}, got {type(raw).__name__}")
 
     def bad(key: str, expected: str) -> BgblurError:
         return BgblurError(f"model card {card_path}: key {key!r} must be {expected}, got {raw.get(key)!r}")
 
     def number(value: object) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+    def whole(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
 
     def triple(key: str, default: tuple[float, float, float], positive: bool = False) -> tuple[float, float, float]:
         value = raw.get(key, list(default))
@@ -67,29 +95,37 @@ def load_card(model: Path) -> ModelCard:
             raise bad(key, "3 numbers above 0")
         return (float(value[0]), float(value[1]), float(value[2]))
 
-    if "input_size" not in raw:
-        raise BgblurError(f"model card {card_path}: key 'input_size' is missing ([width, height] the model takes)")
+    # A misspelt key would silently fall back to its default and give a wrong matte: refuse it.
+    for key in raw:
+        if key not in CARD_KEYS and key not in NOTE_KEYS:
+            close = difflib.get_close_matches(key, CARD_KEYS, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(CARD_KEYS)}"
+            raise BgblurError(f"model card {card_path}: unknown key {key!r} ({hint})")
+    required = {"input_size": "[width, height] the model takes", "output": '"softmax", "sigmoid" or "probability"'}
+    for key, meaning in required.items():
+        if key not in raw:
+            raise BgblurError(f"model card {card_path}: key {key!r} is missing ({meaning})")
     size = raw["input_size"]
-    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and v > 0 for v in size)):
+    if not (isinstance(size, list) and len(size) == 2 and all(whole(v) and v > 0 for v in size)):
         raise bad("input_size", "[width, height] as two positive integers")
     scale = raw.get("scale", 1.0)
     if not number(scale) or scale <= 0:
-        raise bad("scale", "a number above 0")
+        raise bad("scale", "a number above 0 (e.g. 0.00392156862745098 for 1/255)")
     swap_rb = raw.get("swap_rb", True)
     if not isinstance(swap_rb, bool):
-        raise bad("swap_rb", "true or false")
-    output = raw.get("output", "probability")
+        raise bad("swap_rb", "true (the model takes RGB) or false (BGR)")
+    output = raw["output"]
     if output not in OUTPUT_KINDS:
         raise bad("output", " or ".join(f'"{k}"' for k in OUTPUT_KINDS))
-    person_class = raw.get("person_class", 0)
-    if not isinstance(person_class, int) or isinstance(person_class, bool) or person_class < 0:
+    person_class = raw.get("person_class")
+    if person_class is not None and not (whole(person_class) and person_class >= 0):
         raise bad("person_class", "a channel index (integer ≥ 0)")
     layout = raw.get("layout", "nchw")
     if layout not in ("nchw", "nhwc"):
         raise bad("layout", '"nchw" or "nhwc"')
     output_name = raw.get("output_name")
-    if output_name is not None and not isinstance(output_name, str):
-        raise bad("output_name", "a layer name (string)")
+    if output_name is not None and not (isinstance(output_name, str) and output_name):
+        raise bad("output_name", "the name of one of the model's outputs (a string)")
     threshold = raw.get("threshold", 0.5)
     if not number(threshold) or not 0 <= threshold <= 1:
         raise bad("threshold", "a number in 0..1")
@@ -111,12 +147,14 @@ class SinglePassSegmenter:
     """One forward pass per frame at the card's input size; the person channel resized to the frame."""
 
     def __init__(self, model: Path, card: ModelCard | None = None) -> None:
+        check_model_file(model)  # a missing or foreign file is named before its card is looked for
         self.model = model
         self.name = model.stem
         self.card = card or load_card(model)
         self.default_threshold = self.card.threshold
+        self._card_path = card_path_for(model)
         self._net = read_net(model)
-        self._output_names = [self.card.output_name] if self.card.output_name else None
+        self._output_name = self._pick_output(self._net)
         card = self.card
         # Per-channel normalisation in the order the model sees channels (after the optional R/B swap).
         self._mean = np.array(card.mean, np.float32).reshape(1, 3, 1, 1)
@@ -124,10 +162,34 @@ class SinglePassSegmenter:
         self._plain = card.mean == (0.0, 0.0, 0.0) and card.std == (1.0, 1.0, 1.0)
         self._check_output()
 
+    def _misfit(self, keys: str, problem: str) -> BgblurError:
+        """The error for a model that does not fit its card: names the model, the card and the key to check."""
+        return BgblurError(f"model {self.model} does not fit its card {self._card_path}: {problem} (check {keys})")
+
+    def _pick_output(self, net: cv2.dnn.Net) -> str | None:
+        """The layer whose output is the segmentation: the card's ``output_name``, or the model's only output."""
+        outputs = list(net.getUnconnectedOutLayersNames())
+        wanted = self.card.output_name
+        if wanted is None:
+            if len(outputs) > 1:
+                raise self._misfit(
+                    "'output_name'", f"the model has {len(outputs)} outputs ({', '.join(outputs)}): name the one to use"
+                )
+            return None
+        if wanted not in outputs and wanted not in net.getLayerNames():
+            raise self._misfit("'output_name'", f"it has no output {wanted!r}; its outputs: {', '.join(outputs)}")
+        return wanted
+
     def _check_output(self) -> None:
         """Run once on a grey picture so a model that does not fit its card fails now, naming the key."""
         w, h = self.card.input_size
-        self._person_channel(self._forward(np.full((h, w, 3), 128, np.uint8)))
+        prob = self._person_channel(self._forward(np.full((h, w, 3), 128, np.uint8)), check=True)
+        if self.card.output == "probability" and (prob.min() < -1e-3 or prob.max() > 1 + 1e-3):
+            raise self._misfit(
+                "'output'",
+                f'"probability" but the model gives values from {prob.min():.3g} to {prob.max():.3g}; '
+                'logits need "softmax" (several classes) or "sigmoid" (one channel)',
+            )
 
     def _forward(self, image: np.ndarray) -> np.ndarray:
         card = self.card
@@ -138,38 +200,51 @@ class SinglePassSegmenter:
             blob = np.ascontiguousarray(blob.transpose(0, 2, 3, 1))
         self._net.setInput(blob)
         try:
-            out = self._net.forward(self._output_names[0]) if self._output_names else self._net.forward()
+            return self._net.forward(self._output_name) if self._output_name else self._net.forward()
         except cv2.error as exc:
-            raise BgblurError(
-                f"model {self.model} failed on its input: check 'input_size', 'layout' in its card ({exc.err})"
+            w, h = card.input_size
+            shape = (1, 3, h, w) if card.layout == "nchw" else (1, h, w, 3)
+            raise self._misfit(
+                "'input_size' and 'layout'",
+                f"it fails on a {'x'.join(map(str, shape))} input (OpenCV: {opencv_reason(exc)})",
             ) from None
-        return out
 
-    def _person_channel(self, out: np.ndarray) -> np.ndarray:
-        """(1, C, H, W) or (1, H, W, C) network output → (H, W) float32 person probability."""
+    def _person_channel(self, out: np.ndarray, check: bool = False) -> np.ndarray:
+        """(1, C, H, W) or (1, H, W, C) network output → (H, W) float32 person probability (0..1 unless
+        ``output`` is "probability" and the model disagrees; ``_check_output`` refuses that)."""
         card = self.card
         if out.ndim == 3:  # (1, H, W): a single map
             out = out[:, None] if card.layout == "nchw" else out[..., None]
         if out.ndim != 4 or out.shape[0] != 1:
-            raise BgblurError(f"model {self.model}: output shape {out.shape} is not an image map (check 'layout')")
+            raise self._misfit("'layout'", f"its output shape {tuple(out.shape)} is not an image map")
         maps = out[0] if card.layout == "nchw" else out[0].transpose(2, 0, 1)
-        channels = maps.shape[0]
+        channels, height, width = maps.shape
+        if check:
+            self._check_map(tuple(out.shape), channels, height, width)
+        index = card.person_class or 0
         if card.output == "sigmoid":
-            if channels != 1 and card.person_class >= channels:
-                raise BgblurError(f"model {self.model}: 'person_class' {card.person_class} but output has {channels}")
-            logits = maps[card.person_class if channels > 1 else 0]
+            logits = maps[index]
             return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
-        if card.person_class >= channels:
-            raise BgblurError(
-                f"model {self.model}: 'person_class' is {card.person_class} but the output has {channels} "
-                f"channel(s) (output shape {out.shape}; check 'person_class' and 'layout')"
-            )
         if card.output == "softmax":
-            if channels < 2:
-                raise BgblurError(f"model {self.model}: 'output' is \"softmax\" but the output has one channel")
             shifted = np.exp(maps - maps.max(axis=0, keepdims=True))
-            return (shifted[card.person_class] / shifted.sum(axis=0)).astype(np.float32)
-        return np.clip(maps[card.person_class], 0.0, 1.0).astype(np.float32)
+            return (shifted[index] / shifted.sum(axis=0)).astype(np.float32)
+        person = maps[index].astype(np.float32)
+        return person if check else np.clip(person, 0.0, 1.0)
+
+    def _check_map(self, shape: tuple[int, ...], channels: int, height: int, width: int) -> None:
+        """Does the output read with the card's ``layout`` look like a segmentation of the input?"""
+        card = self.card
+        in_w, in_h = card.input_size
+        read_as = f"output shape {shape} read as {card.layout!r} is a {width}x{height} map of {channels} channel(s)"
+        # A segmentation map keeps the input's proportions (up to a stride's rounding); a wrong layout does not.
+        if abs(math.log((width / height) / (in_w / in_h))) > math.log(1.25) and min(width, height) > 1:
+            raise self._misfit("'layout'", f"{read_as}, not the proportions of the {in_w}x{in_h} input")
+        if card.output == "softmax" and channels < 2:
+            raise self._misfit("'output'", f'"softmax" needs several class channels, but the {read_as}')
+        if card.person_class is None and channels > 1:
+            raise self._misfit("'person_class'", f"the {read_as}: say which channel is the person")
+        if card.person_class is not None and card.person_class >= channels:
+            raise self._misfit("'person_class'", f"person_class is {card.person_class}, but the {read_as}")
 
     def segment(self, image: np.ndarray) -> np.ndarray:
         """Person probability for every pixel of ``image`` (float32, 0..1, the image's height and width)."""
