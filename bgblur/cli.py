@@ -17,7 +17,8 @@ from bgblur import __version__
 from bgblur.errors import BgblurError, UsageError, info
 
 EPILOG = """\
-keys in the window: p privacy (blur) on/off, m mirror, h help, q or Esc quit (closing the window quits too).
+keys in the window: p privacy (blur) on/off, m mirror, h help, q or Esc quit (closing the window quits too);
+b blur <-> replaced background, a/d previous/next background, [/] weaker/stronger blur, v mask view, f fps.
 exit status: 0 done, 1 error, 2 bad command line, 130 interrupted by Ctrl-C (SIGTERM stops cleanly with 0).
 """
 
@@ -62,6 +63,22 @@ def _positive(kind: type):
     return parse
 
 
+def _frame_index(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is below 0 (the first frame is 0)")
+    return value
+
+
+# --blur presets, as Gaussian kernel sizes (odd); medium is the tutorials' 41.
+BLUR_PRESETS = {"light": 21, "medium": 41, "strong": 81}
+DEFAULT_KERNEL = BLUR_PRESETS["medium"]
+LIGHT_WRAP_DEFAULT = 0.3  # --light-wrap without a value
+
+
 def _size(text: str) -> tuple[int, int]:
     parts = text.lower().split("x")
     if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
@@ -104,7 +121,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     model.add_argument("--input-width", type=_positive(int), default=600, help="Mask R-CNN: input width in px (600)")
     effect = p.add_argument_group("effect")
-    effect.add_argument("-k", "--kernel", type=_kernel, default=41, help="Gaussian blur size, odd (41)")
+    effect.add_argument("-k", "--kernel", type=_kernel, help="Gaussian blur size, odd (41)")
+    effect.add_argument(
+        "--blur",
+        choices=tuple(BLUR_PRESETS),
+        help="blur strength preset: " + ", ".join(f"{k} = --kernel {v}" for k, v in BLUR_PRESETS.items()),
+    )
+    effect.add_argument(
+        "--background",
+        metavar="IMAGE|VIDEO|FOLDER|COLOUR",
+        help="replace the background: a picture, a video (looped), a folder of pictures (a/d cycle) or a colour "
+        "(green, #00ff00, 0,255,0 as R,G,B)",
+    )
+    effect.add_argument(
+        "--light-wrap",
+        type=_fraction,
+        nargs="?",
+        const=LIGHT_WRAP_DEFAULT,
+        default=0.0,
+        metavar="STRENGTH",
+        help=f"replaced backgrounds: their light on the person's edge, 0..1 ({LIGHT_WRAP_DEFAULT:g} if no value)",
+    )
+    view = p.add_argument_group("views")
+    view.add_argument(
+        "--visualize", action="store_true", help="draw what the model found (Mask R-CNN: every detection) instead"
+    )
+    view.add_argument("--show-mask", action="store_true", help="window: the matte beside the output (key v)")
+    view.add_argument("--show-fps", action="store_true", help="window: rolling frames/s (key f)")
+    view.add_argument("--start-frame", type=_frame_index, default=0, help="video: first frame processed (0)")
+    view.add_argument(
+        "--end-frame", type=_frame_index, help="video: last frame processed, included; others are copied unchanged"
+    )
     live = p.add_argument_group("camera and stream")
     live.add_argument("--size", type=_size, help="ask the camera for WIDTHxHEIGHT")
     live.add_argument("--fps", type=_positive(float), help="ask the camera for this frame rate")
@@ -123,18 +170,33 @@ class _Interrupt:
 
 def run(args: argparse.Namespace) -> int:
     """Build and run the pipeline for parsed options. Raises BgblurError for anything the user can fix."""
-    from bgblur.effects import BlurBackground
+    from bgblur.audio import keep_audio
+    from bgblur.backgrounds import EffectSwitch, background_choices
+    from bgblur.effects import BlurBackground, ReplaceBackground
     from bgblur.matte import MatteMaker
     from bgblur.pipeline import Controls, Pipeline
     from bgblur.segmenters import create_segmenter
     from bgblur.sinks import ImageFileSink, VideoFileSink, WindowSink, check_output_path
-    from bgblur.sources import open_source
+    from bgblur.sources import VideoFileSource, open_source
+    from bgblur.views import DetectionRecorder, Visualizer
 
     if args.no_window and args.output is None and args.matte is None:
         raise UsageError("--no-window needs --output or --matte, or there is nothing to see")
     if args.mask_rcnn is not None and args.model is not None:
         raise UsageError("--model and --mask-rcnn exclude each other: pick one")
+    if args.kernel is not None and args.blur is not None:
+        raise UsageError(
+            f"--kernel and --blur both set the blur size: pick one (--blur {args.blur} is --kernel "
+            f"{BLUR_PRESETS[args.blur]})"
+        )
+    if args.end_frame is not None and args.end_frame < args.start_frame:
+        raise UsageError(f"--end-frame {args.end_frame} is before --start-frame {args.start_frame}")
+    kernel = args.kernel or BLUR_PRESETS.get(args.blur or "", DEFAULT_KERNEL)
     inputs = [Path(args.source)] if not args.source.isdigit() else []
+    if args.output is not None and args.output.is_dir():
+        args.output = output_in_folder(args.output, args.source, "bgblur")
+    if args.matte is not None and args.matte.is_dir():
+        args.matte = output_in_folder(args.matte, args.source, "matte")
     for path, kind in ((args.output, "output"), (args.matte, "matte")):
         if path is not None:
             check_output_path(path, kind, args.overwrite, inputs)
@@ -152,6 +214,8 @@ def run(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     sinks = []
+    output = None
+    source_path: Path | None = None  # a video file whose sound is muxed back into the output
     try:
         with open_source(
             args.source,
@@ -171,6 +235,8 @@ def run(args: argparse.Namespace) -> int:
                 detections=args.detections,
                 input_width=args.input_width,
             )
+            if isinstance(source, VideoFileSource):
+                source_path = source.path
             threshold = args.threshold if args.threshold is not None else segmenter.default_threshold
             still = source.frame_count == 1 and not source.is_live
             output = matte_output = None
@@ -184,16 +250,29 @@ def run(args: argparse.Namespace) -> int:
                     else VideoFileSink(args.matte, source.fps, source.size, gray=True)
                 )
                 sinks.append(matte_output)
+            controls.kernel = kernel
+            if args.visualize:
+                recorder = DetectionRecorder(segmenter) if hasattr(segmenter, "detect") else None
+                segmenter = recorder or segmenter
+                effect = Visualizer(recorder, threshold)
+            else:
+                replacements = [
+                    ReplaceBackground(b, args.light_wrap) for b in background_choices(args.background, source.fps)
+                ]
+                effect = EffectSwitch(controls, BlurBackground(kernel), replacements)
+                controls.choice = 1 if args.background else 0  # start on the asked background, else blur
+            controls.show_mask, controls.show_fps = args.show_mask, args.show_fps
             pipeline = Pipeline(
                 source,
                 segmenter,
                 MatteMaker(threshold),
-                BlurBackground(args.kernel),
+                effect,
                 output=output,
                 matte_output=matte_output,
                 window=window,
                 controls=controls,
                 progress=not args.quiet,
+                frame_range=(args.start_frame, args.end_frame),
             )
             try:
                 pipeline.run()
@@ -207,7 +286,27 @@ def run(args: argparse.Namespace) -> int:
             window.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if output is not None and isinstance(output, VideoFileSink) and output.frames and source_path is not None:
+        keep_audio(args.output, source_path, quiet=args.quiet)
     return 130 if interrupt.signal == signal.SIGINT else 0
+
+
+def output_in_folder(folder: Path, source: str, tag: str) -> Path:
+    """``--output FOLDER``: the input's name with ``-TAG`` added, in FOLDER (``talk.mp4`` → ``FOLDER/talk-bgblur.mp4``);
+    a camera or stream gets ``camera-TAG.mp4`` / ``stream-TAG.mp4``. The input itself is never the answer."""
+    from bgblur.sinks import IMAGE_SUFFIXES, VIDEO_CODECS
+    from bgblur.sources import is_stream_url
+
+    if source.isdigit() or is_stream_url(source):
+        return folder / f"{'camera' if source.isdigit() else 'stream'}-{tag}.mp4"
+    path = Path(source)
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES and suffix not in VIDEO_CODECS:
+        # Keep the kind of file: pictures OpenCV reads but cannot write as such become PNG, other videos MP4.
+        import cv2
+
+        suffix = ".png" if cv2.haveImageReader(str(path)) else ".mp4"
+    return folder / f"{path.stem}-{tag}{suffix}"
 
 
 def main(argv: list[str] | None = None) -> int:
