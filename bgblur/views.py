@@ -59,11 +59,15 @@ def draw_detections(
     return out
 
 
+_tints: dict[tuple[tuple[int, ...], tuple[int, int, int]], np.ndarray] = {}
+
+
 def draw_matte_overlay(image: np.ndarray, alpha: np.ndarray, colour: tuple[int, int, int] = MATTE_COLOUR) -> np.ndarray:
     """``image`` with the matte laid over it in ``colour`` at :data:`MASK_OPACITY` (× alpha, so soft edges fade)."""
+    tint = _tints.get((image.shape, colour))
+    if tint is None:  # one solid picture per frame size, not one per frame
+        tint = _tints[(image.shape, colour)] = np.full(image.shape, colour, np.uint8)
     weight = alpha * np.float32(MASK_OPACITY)
-    tint = np.empty_like(image)
-    tint[:] = colour
     return cv2.blendLinear(image, tint, 1.0 - weight, weight)
 
 
