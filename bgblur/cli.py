@@ -191,6 +191,10 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.end_frame is not None and args.end_frame < args.start_frame:
         raise UsageError(f"--end-frame {args.end_frame} is before --start-frame {args.start_frame}")
+    if args.visualize and (args.background or args.light_wrap):
+        raise UsageError("--visualize shows the model's view on the unblurred frame: drop --background/--light-wrap")
+    if args.no_window and (args.show_mask or args.show_fps) and not args.quiet:
+        info("--show-mask and --show-fps draw in the window only; output files keep the input's size, no overlay")
     kernel = args.kernel or BLUR_PRESETS.get(args.blur or "", DEFAULT_KERNEL)
     inputs = [Path(args.source)] if not args.source.isdigit() else []
     if args.output is not None and args.output.is_dir():
