@@ -116,9 +116,7 @@ def test_folder_cycles_with_keys(tmp_path: Path) -> None:
     for name, bgr in (("1-red.png", (0, 0, 255)), ("2-white.png", (255, 255, 255))):
         cv2.imwrite(str(folder / name), np.full((30, 40, 3), bgr, np.uint8))
     controls = Controls()
-    switch = EffectSwitch(
-        controls, BlurBackground(41), [ReplaceBackground(b) for b in background_choices(str(folder))]
-    )
+    switch = EffectSwitch(controls, BlurBackground(41), [ReplaceBackground(b) for b in background_choices(str(folder))])
     frame, nobody = np.full((48, 64, 3), 90, np.uint8), np.zeros((48, 64), np.float32)
     seen = []
     for _ in range(4):  # blur → red → white → green (the colour always comes last) → back to blur
