@@ -3,6 +3,7 @@ and v (matte beside the output, window only)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -18,26 +19,22 @@ IMAGE = "images/cihp_two_men_at_computer.jpg"  # 576x313: the side-by-side view 
 STATUS_ROWS = 30  # the status line at the bottom of the window is not the picture
 
 
-def _free_display() -> int:
-    for number in range(90, 200):
-        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
-            return number
-    pytest.fail("no free X display number between :90 and :199")
-
-
 @pytest.fixture
 def display() -> Iterator[str]:
-    number = _free_display()
+    """A private Xvfb. ``-displayfd`` lets the server pick a free number itself: checking for a free one and then
+    starting it races with anyone else doing the same, and the loser's test lands on the winner's screen."""
+    read_end, write_end = os.pipe()
     server = subprocess.Popen(
-        ["Xvfb", f":{number}", "-screen", "0", "1280x720x24", "-nolisten", "tcp", "-noreset"],
+        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "1280x720x24", "-nolisten", "tcp", "-noreset"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        pass_fds=(write_end,),
     )
+    os.close(write_end)
     try:
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{number}").exists():
-            assert server.poll() is None and time.monotonic() < deadline, "Xvfb did not start"
-            time.sleep(0.05)
+        with os.fdopen(read_end) as pipe:
+            number = pipe.readline().strip()  # written once the server accepts connections
+        assert number.isdigit() and server.poll() is None, "Xvfb did not start"
         yield f":{number}"
     finally:
         server.terminate()
@@ -53,14 +50,29 @@ def _screenshot(display: str, window: str) -> np.ndarray:
     return cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
 
 
-def _wait_for(display: str, window: str, condition: Callable[[np.ndarray], bool], what: str) -> np.ndarray:
-    deadline = time.monotonic() + 15
+def _wait_for(
+    display: str, window: str, condition: Callable[[np.ndarray], bool], what: str, seconds: float = 15
+) -> np.ndarray | None:
+    deadline = time.monotonic() + seconds
     while True:
         shot = _screenshot(display, window)
         if condition(shot):
             return shot
-        assert time.monotonic() < deadline, f"the window never showed {what}"
+        if time.monotonic() > deadline:
+            return None
         time.sleep(0.2)
+
+
+def _press_until(display: str, window: str, key: str, condition: Callable[[np.ndarray], bool], what: str) -> np.ndarray:
+    """Press ``key`` until the window shows ``what``. On a loaded machine Qt now and then misses a key sent right
+    after focusing, as a person's press can be missed; like a person, press again (5 s apart: no late double)."""
+    for _ in range(3):
+        _x(display, "xdotool", "windowfocus", "--sync", window)
+        _x(display, "xdotool", "key", key)
+        shot = _wait_for(display, window, condition, what, seconds=5)
+        if shot is not None:
+            return shot
+    pytest.fail(f"the window never showed {what} after pressing {key} three times")
 
 
 def test_keys_b_and_v_in_a_real_window(display: str, testdata: Path, tmp_path: Path) -> None:
@@ -87,20 +99,34 @@ def test_keys_b_and_v_in_a_real_window(display: str, testdata: Path, tmp_path: P
         def green(shot: np.ndarray) -> np.ndarray:
             return (shot[:height, :width][background] == (0, 255, 0)).all(axis=1)
 
-        def key(name: str) -> None:
-            _x(display, "xdotool", "windowfocus", "--sync", window)
-            _x(display, "xdotool", "key", name)
+        person = matte == 255
+        person[-STATUS_ROWS:] = False
 
-        blurred = _wait_for(display, window, lambda s: s.shape[:2] == (height, width), "the picture")
+        def painted(shot: np.ndarray) -> bool:  # the window is mapped before its first picture: wait for it
+            return shot.shape[:2] == (height, width) and np.abs(shot.astype(int) - image)[person].mean() < 3
+
+        blurred = _wait_for(display, window, painted, "the picture", seconds=5)
+        if blurred is None:
+            # Known, not ours to fix here: on a loaded machine Qt now and then leaves the window black after its
+            # first resize although imshow runs on (seen 1 in ~6 runs); re-mapping it makes X expose it again.
+            _x(display, "xdotool", "windowunmap", "--sync", window)
+            _x(display, "xdotool", "windowmap", "--sync", window)
+            blurred = _wait_for(display, window, painted, "the picture", seconds=10)
+        assert blurred is not None, "the window never showed the picture"
         assert green(blurred).mean() < 0.01  # starts in blur mode: the room blurred, not replaced
-        key("b")
-        _wait_for(display, window, lambda s: green(s).mean() > 0.99, "the green background after b")
-        key("v")
-        wide = _wait_for(display, window, lambda s: s.shape[1] == 2 * width, "the matte beside the output after v")
+        _press_until(display, window, "b", lambda s: green(s).mean() > 0.99, "the green background")
+        wide = _press_until(display, window, "v", lambda s: s.shape[1] == 2 * width, "the matte beside the output")
         shown_matte = cv2.cvtColor(wide[: height - STATUS_ROWS, width:], cv2.COLOR_BGR2GRAY)
         assert np.abs(shown_matte.astype(int) - matte[: height - STATUS_ROWS]).max() <= 1
-        key("q")
-        assert app.wait(timeout=15) == 0
+        for _ in range(3):  # q quits; pressed again only if a press was missed (see _press_until)
+            _x(display, "xdotool", "windowfocus", "--sync", window)
+            _x(display, "xdotool", "key", "q")
+            try:
+                assert app.wait(timeout=5) == 0
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        assert app.poll() == 0, "q did not quit"
     finally:
         if app.poll() is None:
             app.kill()
