@@ -17,7 +17,8 @@ from bgblur import __version__
 from bgblur.errors import BgblurError, UsageError, info
 
 EPILOG = """\
-keys in the window: p privacy (blur) on/off, m mirror, h help, q or Esc quit (closing the window quits too).
+keys in the window: p privacy (blur) on/off, m mirror, h help, q or Esc quit (closing the window quits too);
+b blur <-> replaced background, a/d previous/next background, [/] weaker/stronger blur, v mask view, f fps.
 exit status: 0 done, 1 error, 2 bad command line, 130 interrupted by Ctrl-C (SIGTERM stops cleanly with 0).
 """
 
@@ -60,6 +61,22 @@ def _positive(kind: type):
         return value
 
     return parse
+
+
+def _frame_index(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is below 0 (the first frame is 0)")
+    return value
+
+
+# --blur presets, as Gaussian kernel sizes (odd); medium is the tutorials' 41.
+BLUR_PRESETS = {"light": 21, "medium": 41, "strong": 81}
+DEFAULT_KERNEL = BLUR_PRESETS["medium"]
+LIGHT_WRAP_DEFAULT = 0.3  # --light-wrap without a value
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -127,7 +144,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="video/live: steady the matte over time where the model wavers (on)",
     )
     effect = p.add_argument_group("effect")
-    effect.add_argument("-k", "--kernel", type=_kernel, default=41, help="Gaussian blur size, odd (41)")
+    effect.add_argument("-k", "--kernel", type=_kernel, help="Gaussian blur size, odd (41)")
+    effect.add_argument(
+        "--blur",
+        choices=tuple(BLUR_PRESETS),
+        help="blur strength preset: " + ", ".join(f"{k} = --kernel {v}" for k, v in BLUR_PRESETS.items()),
+    )
+    effect.add_argument(
+        "--background",
+        metavar="IMAGE|VIDEO|FOLDER|COLOUR",
+        help="replace the background: a picture, a video (looped), a folder of pictures (a/d cycle) or a colour "
+        "(green, #00ff00, 0,255,0 as R,G,B)",
+    )
+    effect.add_argument(
+        "--light-wrap",
+        type=_fraction,
+        nargs="?",
+        const=LIGHT_WRAP_DEFAULT,
+        default=0.0,
+        metavar="STRENGTH",
+        help=f"replaced backgrounds: their light on the person's edge, 0..1 ({LIGHT_WRAP_DEFAULT:g} if no value)",
+    )
+    view = p.add_argument_group("views")
+    view.add_argument(
+        "--visualize", action="store_true", help="draw what the model found (Mask R-CNN: every detection) instead"
+    )
+    view.add_argument("--show-mask", action="store_true", help="window: the matte beside the output (key v)")
+    view.add_argument("--show-fps", action="store_true", help="window: rolling frames/s (key f)")
+    view.add_argument("--start-frame", type=_frame_index, default=0, help="video: first frame processed (0)")
+    view.add_argument(
+        "--end-frame", type=_frame_index, help="video: last frame processed, included; others are copied unchanged"
+    )
     live = p.add_argument_group("camera and stream")
     live.add_argument("--size", type=_size, help="ask the camera for WIDTHxHEIGHT")
     live.add_argument("--fps", type=_positive(float), help="ask the camera for this frame rate")
@@ -166,15 +213,23 @@ def build_matte_maker(args: argparse.Namespace, segmenter):
     return MatteMaker(threshold, refine=args.refine, temporal=args.smooth, people=args.people)
 
 
+def blur_kernel(args: argparse.Namespace) -> int:
+    """The Gaussian kernel asked for by --kernel or --blur (the tutorials' 41 by default)."""
+    return args.kernel or BLUR_PRESETS.get(args.blur or "", DEFAULT_KERNEL)
+
+
 def build_effect(args: argparse.Namespace):
     """The privacy effect for the parsed options (shared with scripts/evaluate.py)."""
     from bgblur.effects import BlurBackground
 
-    return BlurBackground(args.kernel)
+    return BlurBackground(blur_kernel(args))
 
 
 def run(args: argparse.Namespace) -> int:
     """Build and run the pipeline for parsed options. Raises BgblurError for anything the user can fix."""
+    from bgblur.audio import keep_audio
+    from bgblur.backgrounds import EffectSwitch, background_choices
+    from bgblur.effects import BlurBackground, ReplaceBackground
     from bgblur.pipeline import Controls, Pipeline
     from bgblur.sinks import (
         ImageFileSink,
@@ -184,13 +239,30 @@ def run(args: argparse.Namespace) -> int:
         WindowSink,
         check_output_path,
     )
-    from bgblur.sources import open_source
+    from bgblur.sources import VideoFileSource, open_source
+    from bgblur.views import DetectionRecorder, Visualizer
 
     if args.no_window and args.output is None and args.matte is None and args.virtual_camera is None:
         raise UsageError("--no-window needs --output, --matte or --virtual-camera, or there is nothing to see")
     if args.mask_rcnn is not None and args.model is not None:
         raise UsageError("--model and --mask-rcnn exclude each other: pick one")
+    if args.kernel is not None and args.blur is not None:
+        raise UsageError(
+            f"--kernel and --blur both set the blur size: pick one (--blur {args.blur} is --kernel "
+            f"{BLUR_PRESETS[args.blur]})"
+        )
+    if args.end_frame is not None and args.end_frame < args.start_frame:
+        raise UsageError(f"--end-frame {args.end_frame} is before --start-frame {args.start_frame}")
+    if args.visualize and (args.background or args.light_wrap):
+        raise UsageError("--visualize shows the model's view on the unblurred frame: drop --background/--light-wrap")
+    if args.no_window and (args.show_mask or args.show_fps) and not args.quiet:
+        info("--show-mask and --show-fps draw in the window only; output files keep the input's size, no overlay")
+    kernel = blur_kernel(args)
     inputs = [Path(args.source)] if not args.source.isdigit() else []
+    if args.output is not None and args.output.is_dir():
+        args.output = output_in_folder(args.output, args.source, "bgblur")
+    if args.matte is not None and args.matte.is_dir():
+        args.matte = output_in_folder(args.matte, args.source, "matte")
     for path, kind in ((args.output, "output"), (args.matte, "matte")):
         if path is not None:
             check_output_path(path, kind, args.overwrite, inputs)
@@ -208,6 +280,8 @@ def run(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     sinks = []
+    recording = None
+    source_path: Path | None = None  # a video file whose sound is muxed back into the output
     try:
         with open_source(
             args.source,
@@ -219,13 +293,15 @@ def run(args: argparse.Namespace) -> int:
         ) as source:
             if source.is_live and not args.quiet:
                 info(f"{source.description}: {source.size[0]}x{source.size[1]} at {source.fps:g} fps")
+            if isinstance(source, VideoFileSource):
+                source_path = source.path
             segmenter = build_segmenter(args)
+            matte_maker = build_matte_maker(args, segmenter)
             still = source.frame_count == 1 and not source.is_live
             outputs = []
             if args.output is not None:
-                outputs.append(
-                    ImageFileSink(args.output) if still else VideoFileSink(args.output, source.fps, source.size)
-                )
+                recording = ImageFileSink(args.output) if still else VideoFileSink(args.output, source.fps, source.size)
+                outputs.append(recording)
             if args.virtual_camera is not None:
                 rate = source.fps or 30.0  # a still picture is sent at the usual camera rate
                 camera = VirtualCameraSink(source.size, rate, args.virtual_camera or None)
@@ -233,7 +309,6 @@ def run(args: argparse.Namespace) -> int:
                 if not args.quiet:
                     info(f"virtual camera {camera.device}: {source.size[0]}x{source.size[1]} at {rate:g} fps")
             sinks.extend(outputs)
-            output = SinkGroup(outputs) if outputs else None
             matte_output = None
             if args.matte is not None:
                 matte_output = (
@@ -242,17 +317,30 @@ def run(args: argparse.Namespace) -> int:
                     else VideoFileSink(args.matte, source.fps, source.size, gray=True)
                 )
                 sinks.append(matte_output)
+            controls.kernel = kernel
+            if args.visualize:
+                recorder = DetectionRecorder(segmenter) if hasattr(segmenter, "detect") else None
+                segmenter = recorder or segmenter
+                effect = Visualizer(recorder, matte_maker.threshold)
+            else:
+                replacements = [
+                    ReplaceBackground(b, args.light_wrap) for b in background_choices(args.background, source.fps)
+                ]
+                effect = EffectSwitch(controls, BlurBackground(kernel), replacements)
+                controls.choice = 1 if args.background else 0  # start on the asked background, else blur
+            controls.show_mask, controls.show_fps = args.show_mask, args.show_fps
             pipeline = Pipeline(
                 source,
                 segmenter,
-                build_matte_maker(args, segmenter),
-                build_effect(args),
-                output=output,
+                matte_maker,
+                effect,
+                output=SinkGroup(outputs) if outputs else None,
                 matte_output=matte_output,
                 window=window,
                 controls=controls,
                 progress=not args.quiet,
                 hold_still=args.virtual_camera is not None,
+                frame_range=(args.start_frame, args.end_frame),
             )
             try:
                 pipeline.run()
@@ -266,7 +354,27 @@ def run(args: argparse.Namespace) -> int:
             window.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if isinstance(recording, VideoFileSink) and recording.frames and source_path is not None:
+        keep_audio(args.output, source_path, quiet=args.quiet)
     return 130 if interrupt.signal == signal.SIGINT else 0
+
+
+def output_in_folder(folder: Path, source: str, tag: str) -> Path:
+    """``--output FOLDER``: the input's name with ``-TAG`` added, in FOLDER (``talk.mp4`` → ``FOLDER/talk-bgblur.mp4``);
+    a camera or stream gets ``camera-TAG.mp4`` / ``stream-TAG.mp4``. The input itself is never the answer."""
+    from bgblur.sinks import IMAGE_SUFFIXES, VIDEO_CODECS
+    from bgblur.sources import is_stream_url
+
+    if source.isdigit() or is_stream_url(source):
+        return folder / f"{'camera' if source.isdigit() else 'stream'}-{tag}.mp4"
+    path = Path(source)
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES and suffix not in VIDEO_CODECS:
+        # Keep the kind of file: pictures OpenCV reads but cannot write as such become PNG, other videos MP4.
+        import cv2
+
+        suffix = ".png" if cv2.haveImageReader(str(path)) else ".mp4"
+    return folder / f"{path.stem}-{tag}{suffix}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -64,3 +64,20 @@ class BlurBackground:
         if not alpha.any():  # nobody found: blur everything, never show the room sharp
             return blur(frame, self.kernel)
         return composite(frame, halo_free_blur(frame, alpha, self.kernel), alpha)
+
+
+class ReplaceBackground:
+    """The person composited onto another background (a picture, a video, a colour: see ``bgblur.backgrounds``),
+    with an optional light wrap of ``light_wrap`` strength (0 = off) on the person's edge."""
+
+    def __init__(self, background, light_wrap: float = 0.0) -> None:
+        self.background = background
+        self.light_wrap = light_wrap
+
+    def __call__(self, frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        background = self.background.frame_for((frame.shape[1], frame.shape[0]))
+        if self.light_wrap > 0:
+            from bgblur.backgrounds import apply_light_wrap
+
+            frame = apply_light_wrap(frame, background, alpha, self.light_wrap)
+        return composite(frame, background, alpha)

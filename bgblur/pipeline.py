@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from bgblur.effects import BlurBackground
 from bgblur.matte import MatteMaker
 from bgblur.segmenters import Segmenter
 from bgblur.sinks import WindowSink
 from bgblur.sources import Frame, Source
+from bgblur.views import FpsMeter, window_view
 
 ESC = 27
 HOTKEYS = {"p": "privacy on/off", "m": "mirror", "h": "help", "q": "quit"}
+HOTKEYS.update({"b": "blur/replace", "a/d": "prev/next background", "[/]": "blur -/+", "v": "mask", "f": "fps"})
+KERNEL_STEP = 10  # one [ or ] press: a visible change, and an even step keeps the kernel odd
+KERNEL_LIMITS = (1, 501)
 
 
 @dataclass
@@ -31,10 +35,33 @@ class Controls:
     mirror: bool = False
     show_help: bool = False
     stop: bool = False
+    # Backgrounds: choice 0 is the blur, 1..choices-1 the replacements (see backgrounds.EffectSwitch).
+    choice: int = 0
+    choices: int = 1
+    last_replacement: int = 1  # where ``b`` goes back to from the blur
+    kernel: int = 41
+    show_mask: bool = False
+    show_fps: bool = False
 
     def handle_key(self, key: int) -> None:
         if key in (ord("q"), ESC, WindowSink.CLOSED):
             self.stop = True
+        elif key in (ord("a"), ord("d")) and self.choices > 1:
+            self.choice = (self.choice + (1 if key == ord("d") else -1)) % self.choices
+            if self.choice:
+                self.last_replacement = self.choice
+        elif key == ord("b") and self.choices > 1:
+            if self.choice:
+                self.last_replacement, self.choice = self.choice, 0
+            else:
+                self.choice = min(self.last_replacement, self.choices - 1)
+        elif key in (ord("["), ord("]")):
+            step = KERNEL_STEP if key == ord("]") else -KERNEL_STEP
+            self.kernel = min(max(self.kernel + step, KERNEL_LIMITS[0]), KERNEL_LIMITS[1]) | 1
+        elif key == ord("v"):
+            self.show_mask = not self.show_mask
+        elif key == ord("f"):
+            self.show_fps = not self.show_fps
         elif key == ord("p"):
             self.privacy = not self.privacy
         elif key == ord("m"):
@@ -81,7 +108,7 @@ class Pipeline:
         source: Source,
         segmenter: Segmenter,
         matte_maker: MatteMaker,
-        effect: BlurBackground,
+        effect: Callable[[np.ndarray, np.ndarray], np.ndarray],
         *,
         output=None,
         matte_output=None,
@@ -89,6 +116,7 @@ class Pipeline:
         controls: Controls | None = None,
         progress: bool = True,
         hold_still: bool = False,
+        frame_range: tuple[int, int | None] = (0, None),
     ) -> None:
         self.source = source
         self.segmenter = segmenter
@@ -100,6 +128,8 @@ class Pipeline:
         self.controls = controls or Controls()
         self.progress = progress
         self.hold_still = hold_still
+        self.frame_range = frame_range  # (first, last) frame index processed, both included; others copied
+        self.fps_meter = FpsMeter()
         self.times = StageTimes()
         self.frames_out = 0
 
@@ -112,7 +142,10 @@ class Pipeline:
         """One frame through segmenter → matte → effect. Returns the output picture and the alpha matte used."""
         start = time.perf_counter()
         alpha = None
-        if self.controls.privacy or self.matte_output is not None:
+        first, last = self.frame_range
+        if frame.index < first or (last is not None and frame.index > last):  # outside --start/--end-frame
+            return frame.image, None
+        if self.controls.privacy or self.matte_output is not None or self.controls.show_mask:
             probability = self.segmenter.segment(frame.image)
             start = self._timed("inference", start)
             alpha = self.matte_maker(probability, frame.image)
@@ -131,13 +164,16 @@ class Pipeline:
         start = time.perf_counter()
         if self.output is not None:
             self.output.write(result)
-        if self.matte_output is not None and alpha is not None:
-            matte8 = (alpha * 255.0 + 0.5).astype(np.uint8)
+        if self.matte_output is not None:
+            matte8 = (
+                (alpha * 255.0 + 0.5).astype(np.uint8) if alpha is not None else np.zeros(result.shape[:2], np.uint8)
+            )
             self.matte_output.write(cv2.flip(matte8, 1) if self.controls.mirror else matte8)
         self.frames_out += 1
         start = self._timed("output", start)
         if self.window is not None:
-            self.controls.handle_key(self.window.show(draw_status(result, self.controls)))
+            shown = window_view(result, alpha, self.controls, self.fps_meter)
+            self.controls.handle_key(self.window.show(draw_status(shown, self.controls)))
             self._timed("display", start)
 
     def run(self) -> None:
@@ -145,7 +181,16 @@ class Pipeline:
         from tqdm import tqdm
 
         total = None if self.source.is_live else self.source.frame_count
-        bar = tqdm(total=total, unit="frame", disable=None if self.progress else True, leave=False, delay=0.5)
+        # Default tqdm layout: frames done/total, elapsed<ETA, frames/s; disable=None hides it when not a TTY.
+        bar = tqdm(
+            total=total,
+            unit="frame",
+            desc="bgblur",
+            dynamic_ncols=True,
+            disable=None if self.progress else True,
+            leave=False,
+            delay=0.5,
+        )
         last: Frame | None = None
         try:
             while not self.controls.stop:
@@ -164,6 +209,7 @@ class Pipeline:
         still = last is not None and not self.source.is_live and self.source.frame_count == 1
         while still and (self.window is not None or self.hold_still) and not self.controls.stop:
             if self.window is not None:
-                result, _ = self.process(last)
-                self.controls.handle_key(self.window.show(draw_status(result, self.controls)))
+                result, alpha = self.process(last)
+                shown = window_view(result, alpha, self.controls, self.fps_meter)
+                self.controls.handle_key(self.window.show(draw_status(shown, self.controls)))
             time.sleep(0.03)
