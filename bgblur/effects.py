@@ -31,7 +31,7 @@ def _reduced_size(width: int, height: int, scale: int) -> tuple[int, int]:
     return max(1, width // scale), max(1, height // scale)
 
 
-def _shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Box-filtered downscale to ``size``: exact halvings by INTER_LINEAR (a 2x2 average, 4x cheaper than
     INTER_AREA on a full frame), then INTER_AREA for whatever is left."""
     width, height = size
@@ -80,7 +80,7 @@ def blur(image: np.ndarray, kernel: int) -> np.ndarray:
     if scale == 1:
         return cv2.GaussianBlur(image, (kernel, kernel), 0)
     h, w = image.shape[:2]
-    small = _shrink(image, _reduced_size(w, h, scale))
+    small = shrink(image, _reduced_size(w, h, scale))
     k = _odd(kernel / scale)
     small = cv2.GaussianBlur(small, (k, k), 0)
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -113,7 +113,7 @@ def halo_free_blur(
     if _scratch is not None:
         scratch.update(weight=weight, weight3=weight3, premultiplied=premultiplied)
     size = _reduced_size(w, h, scale)
-    small = cv2.merge([*cv2.split(_shrink(premultiplied, size)), _shrink(weight, size)])
+    small = cv2.merge([*cv2.split(shrink(premultiplied, size)), shrink(weight, size)])
     small = cv2.GaussianBlur(small.astype(np.float32), (k, k), 0)
     norm = cv2.max(small[..., 3].copy(), _NO_BACKGROUND * 255)
     # room colour = blurred (colour x weight) / blurred weight; weights are 0..255, hence the scale.

@@ -10,6 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from bgblur.effects import shrink
+
 FLOW_WIDTH = 320  # px; DIS at 320x180 costs ~1.5 ms and still tracks a head and shoulders
 WARP_WIDTH = 640  # px; mattes are resampled at most this wide (a soft matte loses nothing, remap costs 4x less)
 
@@ -17,9 +19,8 @@ WARP_WIDTH = 640  # px; mattes are resampled at most this wide (a soft matte los
 def flow_image(image: np.ndarray, width: int = FLOW_WIDTH) -> np.ndarray:
     """The small grey picture flow is computed on (uint8, ``width`` wide, the frame's aspect ratio)."""
     h, w = image.shape[:2]
-    size = (min(width, w), max(1, round(h * min(width, w) / w)))
-    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-    return cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+    small = shrink(image, (min(width, w), max(1, round(h * min(width, w) / w))))
+    return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
 
 
 class MatteWarper:
@@ -61,6 +62,6 @@ class MatteWarper:
         cv2.add(coords, self._sampling_grid(warp_h, warp_w), dst=coords)
         reduced = warp_w != width
         if reduced:
-            matte = cv2.resize(matte, (warp_w, warp_h), interpolation=cv2.INTER_AREA)
+            matte = shrink(matte, (warp_w, warp_h))
         warped = cv2.remap(matte, coords, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return cv2.resize(warped, (width, height), interpolation=cv2.INTER_LINEAR) if reduced else warped

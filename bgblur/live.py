@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bgblur.effects import alpha_to_u8
 from bgblur.flow import MatteWarper, flow_image
 from bgblur.sources import Frame
 
@@ -32,7 +33,8 @@ WAIT_FOR_OWN_MATTE = 0.5
 
 @dataclass(frozen=True)
 class Matte:
-    """An alpha matte (float32, 0..1, 1 = person) and the frame it was computed on."""
+    """An alpha matte (uint8, 255 = person: warped and blended as 8-bit, 4x less memory traffic) and the frame
+    it was computed on."""
 
     alpha: np.ndarray
     frame_index: int
@@ -115,7 +117,7 @@ class InferenceWorker:
                 start = time.perf_counter()
                 probability = self.segmenter.segment(frame.image)
                 segmented = time.perf_counter()
-                alpha = self.matte_maker(probability, frame.image)
+                alpha = alpha_to_u8(self.matte_maker(probability, frame.image))
                 matte = Matte(alpha, frame.index, frame.timestamp, flow_image(frame.image))
                 done = time.perf_counter()
             except BaseException as exc:  # handed to the main thread, which reports it
@@ -168,7 +170,7 @@ class LiveLoop:
     def _matte_for(self, frame: Frame, matte: Matte | None) -> np.ndarray:
         """The newest matte moved onto ``frame`` (all-room before the first matte: the whole frame is blurred)."""
         if matte is None:
-            return np.zeros(frame.image.shape[:2], np.float32)
+            return np.zeros(frame.image.shape[:2], np.uint8)
         if matte.frame_index == frame.index:
             return matte.alpha
         return self.warper.warp(matte.alpha, matte.flow_image, flow_image(frame.image))
@@ -186,6 +188,8 @@ class LiveLoop:
         p._timed("composite", start)
         p._emit(frame, result, alpha, repeat=self.pacer.repeats(frame.timestamp))
         times.count("frames shown")
+        # Capture to shown; both clocks are time.monotonic (LiveSource, SimulatedCamera).
+        times.measure("latency (ms)", (time.monotonic() - frame.timestamp) * 1000)
 
     def _read(self) -> Frame | None:
         start = time.perf_counter()

@@ -16,6 +16,7 @@ import numpy as np
 
 from bgblur.effects import BlurBackground, alpha_to_u8
 from bgblur.matte import MatteMaker
+from bgblur.prefetch import PrefetchSource
 from bgblur.segmenters import Segmenter
 from bgblur.sinks import WindowSink
 from bgblur.sources import Frame, Source
@@ -208,11 +209,13 @@ class Pipeline:
         total = self.source.frame_count
         bar = tqdm(total=total, unit="frame", disable=None if self.progress else True, leave=False, delay=0.5)
         last: Frame | None = None
+        # Videos are decoded a few frames ahead in a thread (every frame, in order); a picture needs no thread.
+        source = PrefetchSource(self.source) if self.source.frame_count != 1 else self.source
         self.times.start()
         try:
             while not self.controls.stop:
                 start = time.perf_counter()
-                frame = self.source.read()
+                frame = source.read()
                 if frame is None:
                     break
                 self._timed("capture", start)
@@ -222,6 +225,8 @@ class Pipeline:
                 bar.update(1)
         finally:
             self.times.stop()
+            if isinstance(source, PrefetchSource):
+                source.stop()
             bar.close()
         # A still picture stays on screen until the user quits; keys still apply to it.
         if self.window is not None and last is not None and self.source.frame_count == 1:
