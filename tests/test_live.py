@@ -233,7 +233,10 @@ def test_live_loop_shows_frames_at_camera_rate_with_a_slow_model() -> None:
     camera = SimulatedCamera([tagged_image(i) for i in range(60)], fps=60, frame_limit=60)
     segmenter = SlowSegmenter(0.05)  # 3 camera frames per inference
     pipeline, output, _ = live_pipeline(camera, segmenter, sync=False)
+    threads, cv2_threads = threading.active_count(), cv2.getNumThreads()
     pipeline.run()
+    assert threading.active_count() == threads  # the worker is joined
+    assert cv2.getNumThreads() == cv2_threads  # and OpenCV's thread count given back
     shown = pipeline.times.counts["frames shown"]
     assert segmenter.max_in_flight == 1
     assert segmenter.seen == sorted(set(segmenter.seen))
