@@ -22,6 +22,7 @@ import numpy as np
 from bgblur.effects import alpha_to_u8
 from bgblur.flow import MatteWarper, flow_image
 from bgblur.sources import Frame
+from bgblur.writer import ThreadedWriter
 
 if TYPE_CHECKING:
     from bgblur.matte import MatteMaker
@@ -208,6 +209,10 @@ class LiveLoop:
         # with one OpenCV thread, inference rate unchanged on the loaded machine).
         cv2.setNumThreads(max(1, (os.cpu_count() or 2) - 1))
         worker = InferenceWorker(p.segmenter, p.matte_maker, p.times)
+        # Files are encoded in writer threads while the loop shows the next frame; put back at the end.
+        sinks = (p.output, p.matte_output)
+        writers = [None if sink is None else ThreadedWriter(sink) for sink in sinks]
+        p.output, p.matte_output = writers
         p.times.start()
         try:
             if self.sync:
@@ -216,9 +221,15 @@ class LiveLoop:
                 self._run_newest(worker)
         finally:
             worker.close()
-            cv2.setNumThreads(threads)
-            p.times.stop()
-            p.times.count("frames skipped by inference", worker.skipped)
+            try:
+                for writer in writers:
+                    if writer is not None:
+                        writer.finish()
+            finally:
+                p.output, p.matte_output = sinks
+                cv2.setNumThreads(threads)
+                p.times.stop()
+                p.times.count("frames skipped by inference", worker.skipped)
 
     def _run_newest(self, worker: InferenceWorker) -> None:
         while not self.pipeline.controls.stop:
