@@ -310,7 +310,7 @@ def live_extra(times: StageTimes) -> dict[str, float]:
     extra = {}
     columns = (("matte age (frames)", "age frames"), ("matte age (ms)", "age ms"), ("latency (ms)", "lat ms"))
     for name, column in columns:
-        values = times.measures.get(name)
+        values = getattr(times, "measures", {}).get(name)
         if values:
             extra[column] = float(np.median(values))
     return extra
@@ -322,6 +322,7 @@ def run_bgblur_live(
     segmenter = bgblur_segmenter(model, mrcnn, detections)
     camera = SimulatedCamera(images, fps=fps, frame_limit=round(fps * seconds))
     sink = CountingSink()
+    options = {"sync": True} if sync else {}  # (lets this script time older bgblur versions too)
     pipeline = Pipeline(
         camera,
         segmenter,
@@ -329,13 +330,13 @@ def run_bgblur_live(
         BlurBackground(41),
         output=sink,
         progress=False,
-        sync=sync,
+        **options,
     )
     with MemorySampler() as memory:
         start = time.perf_counter()
         pipeline.run()
         elapsed = time.perf_counter() - start
-    shown = pipeline.times.counts.get("frames shown", 0)
+    shown = pipeline.frames_out
     label = "bgblur --sync" if sync else "bgblur"
     if model == "mask-rcnn":
         label += f" (det {detections})"
@@ -391,14 +392,19 @@ def composite_benchmark(clip: Path, repeats: int = 200) -> None:
     print(f"  naive GaussianBlur 41 + np.where     {naive:.2f} ms\n")
 
 
-def detections_sweep(clip: Path, mrcnn: Path, counts: tuple[int, ...], repeats: int = 3) -> None:
-    """Mask R-CNN forward time per kept-detection count (stand-in weights: same compute, meaningless boxes)."""
+def detections_sweep(
+    clip: Path,
+    mrcnn: Path,
+    settings: tuple[tuple[int, int], ...] = ((100, 600), (50, 600), (20, 600), (10, 600), (20, 400), (20, 800)),
+    repeats: int = 3,
+) -> None:
+    """Mask R-CNN time per (detections kept, input width) (stand-in weights: same compute, meaningless boxes)."""
     frames = clip_frames(clip, repeats)
-    print("Mask R-CNN (stand-in weights), input 600 px wide: forward + post-processing per frame")
-    print("| detections | median ms | frames/s | people found (mean) |")
-    print("|---|---|---|---|")
-    for count in counts:
-        segmenter = create_segmenter(None, mrcnn, detections=count)
+    print("Mask R-CNN (stand-in weights): forward + post-processing per 1280x720 frame")
+    print("| detections | input width | median ms | frames/s | people found (mean) |")
+    print("|---|---|---|---|---|")
+    for count, width in settings:
+        segmenter = create_segmenter(None, mrcnn, detections=count, input_width=width)
         segmenter.segment(frames[0])  # warm-up (allocations, first-run paths)
         samples, people = [], []
         for frame in frames:
@@ -408,7 +414,7 @@ def detections_sweep(clip: Path, mrcnn: Path, counts: tuple[int, ...], repeats: 
             samples.append(time.perf_counter() - start)
             people.append(sum(d.class_id == 0 for d in found))
         ms = float(np.median(samples) * 1000)
-        print(f"| {count} | {ms:.0f} | {1000 / ms:.2f} | {np.mean(people):.1f} |")
+        print(f"| {count} | {width} | {ms:.0f} | {1000 / ms:.2f} | {np.mean(people):.1f} |")
     print(flush=True)
 
 
@@ -474,7 +480,7 @@ def soak(clip: Path, frames: int, model: str, mrcnn: Path, detections: int) -> N
         pipeline.controls.stop = True
         sampler.join(1)
     after = {"resident MB": resident_mb(), "threads": os_threads(), "open fds": open_fds()}
-    shown = pipeline.times.counts.get("frames shown", 0)
+    shown = pipeline.frames_out
     print(f"soak: {shown} frames of {clip.name} served live in a loop, model {model}, {elapsed:.0f} s")
     print("| resource | before | warm | after |")
     print("|---|---|---|---|")
@@ -501,7 +507,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--sync", action="store_true", help="--live: also run bgblur --sync")
     p.add_argument("--no-naive", action="store_true", help="skip the naive loop")
     p.add_argument("--composite", action="store_true", help="only the compositing micro-benchmark")
-    p.add_argument("--detections-sweep", action="store_true", help="Mask R-CNN forward time for 100/50/20/10")
+    p.add_argument(
+        "--detections-sweep", action="store_true", help="Mask R-CNN time for 100/50/20/10 detections, 400/600/800 px"
+    )
     p.add_argument("--soak", type=int, metavar="N", help="N frames of a looping live stream through the pipeline")
     p.add_argument("--soak-model", default="selfie", choices=MODELS, help="model for --soak (selfie)")
     p.add_argument("--cache", type=Path, default=REPO / ".cache" / "mask-rcnn-coco", help="stand-in weights folder")
@@ -526,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
         composite_benchmark(args.clip)
         return 0
     if args.detections_sweep:
-        detections_sweep(args.clip, mrcnn, (100, 50, 20, 10))
+        detections_sweep(args.clip, mrcnn)
         return 0
     if args.soak:
         soak(args.clip, args.soak, args.soak_model, mrcnn, args.detections)
