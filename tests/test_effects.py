@@ -73,6 +73,9 @@ def test_bright_person_does_not_brighten_the_blurred_room(kernel: int) -> None:
     brightening = (result - room_alone)[ring]
     assert brightening.mean() <= 3.0, brightening.mean()
     assert np.percentile(brightening, 99) <= 3.0, np.percentile(brightening, 99)
+    # The same against a plain blur of the room with no person in it at all.
+    versus_plain = (result - blur(room, kernel).astype(np.float32))[ring]
+    assert abs(versus_plain.mean()) <= 3.0, versus_plain.mean()
 
 
 def test_the_halo_check_catches_a_naive_blur() -> None:
