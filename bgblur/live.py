@@ -205,9 +205,6 @@ class LiveLoop:
         """Until the source ends or the user quits; the worker is always joined."""
         p = self.pipeline
         threads = cv2.getNumThreads()
-        # Leave one core to the display loop: on 2 cores, Mask R-CNN on both starved it (20.8 -> 25.8 fps shown
-        # with one OpenCV thread, inference rate unchanged on the loaded machine).
-        cv2.setNumThreads(max(1, (os.cpu_count() or 2) - 1))
         worker = InferenceWorker(p.segmenter, p.matte_maker, p.times)
         # Files are encoded in writer threads while the loop shows the next frame; put back at the end.
         sinks = (p.output, p.matte_output)
@@ -231,13 +228,26 @@ class LiveLoop:
                 p.times.stop()
                 p.times.count("frames skipped by inference", worker.skipped)
 
+    def _share_cores(self, worker: InferenceWorker) -> None:
+        """Once the model's speed is known (the second inference; the first is a warm-up): a model slower than
+        the camera gets one core fewer, left to the display loop. On 2 cores, Mask R-CNN on both starved the display
+        (20.8 -> 25.8 fps shown with one OpenCV thread, inference rate unchanged); the selfie model keeps both
+        (with one it took 36 ms instead of 17 and its matte lagged a frame more)."""
+        if self._cores_shared or worker.calls < 2:
+            return
+        self._cores_shared = True
+        if worker.inference_seconds > self.frame_interval:
+            cv2.setNumThreads(max(1, (os.cpu_count() or 2) - 1))
+
     def _run_newest(self, worker: InferenceWorker) -> None:
+        self._cores_shared = False
         while not self.pipeline.controls.stop:
             frame = self._read()
             if frame is None:
                 return
             matte = None
             if self._needs_matte():
+                self._share_cores(worker)
                 worker.offer(frame)
                 matte = worker.latest()
                 # A fast model's own matte arrives well within the frame interval: wait for it.
