@@ -180,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--fps", type=_positive(float), help="ask the camera for this frame rate")
     live.add_argument("--open-timeout", type=_positive(float), default=10.0, help="seconds to wait for a stream (10)")
     live.add_argument("--read-timeout", type=_positive(float), default=3.0, help="seconds without a frame (3)")
+    live.add_argument(
+        "--sync",
+        action="store_true",
+        help="show each frame with its own matte: exact edges, one inference of delay (default: newest matte, "
+        "moved along the motion)",
+    )
     live.add_argument("--reconnect", type=_positive(float), default=10.0, help="seconds to retry a lost stream (10)")
     return p
 
@@ -341,6 +347,7 @@ def run(args: argparse.Namespace) -> int:
                 progress=not args.quiet,
                 hold_still=args.virtual_camera is not None,
                 frame_range=(args.start_frame, args.end_frame),
+                sync=args.sync,
             )
             try:
                 pipeline.run()

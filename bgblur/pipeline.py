@@ -6,6 +6,7 @@ feeds keys back into :class:`Controls`.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -14,7 +15,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from bgblur.effects import alpha_to_u8
 from bgblur.matte import MatteMaker
+from bgblur.prefetch import PrefetchSource
 from bgblur.segmenters import Segmenter
 from bgblur.sinks import WindowSink
 from bgblur.sources import Frame, Source
@@ -72,18 +75,60 @@ class Controls:
 
 @dataclass
 class StageTimes:
-    """Seconds spent per stage, per frame; summarised by ``--stats``."""
+    """Seconds spent per stage, per frame, plus per-frame measures (matte age) and counts (inference calls, frames
+    shown) over the run's wall-clock time; summarised by ``--stats``. Safe to feed from several threads."""
 
     samples: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    measures: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    started: float | None = None
+    stopped: float | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, stage: str, seconds: float) -> None:
-        self.samples[stage].append(seconds)
+        with self._lock:
+            self.samples[stage].append(seconds)
+
+    def measure(self, name: str, value: float) -> None:
+        """Record a per-frame value that is not a stage time (e.g. matte age)."""
+        with self._lock:
+            self.measures[name].append(value)
+
+    def count(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self.counts[name] += amount
+
+    def start(self) -> None:
+        self.started = time.perf_counter()
+
+    def stop(self) -> None:
+        self.stopped = time.perf_counter()
+
+    @property
+    def elapsed(self) -> float:
+        if self.started is None:
+            return 0.0
+        return (self.stopped or time.perf_counter()) - self.started
+
+    def rate(self, name: str) -> float:
+        """``counts[name]`` per second of the run."""
+        return self.counts.get(name, 0) / self.elapsed if self.elapsed > 0 else 0.0
 
     def summary(self) -> str:
         lines = [f"{'stage':<10} {'frames':>7} {'median ms':>10} {'mean ms':>9} {'max ms':>8}"]
-        for stage, values in self.samples.items():
+        with self._lock:
+            samples = {stage: list(values) for stage, values in self.samples.items()}
+            measures = {name: list(values) for name, values in self.measures.items()}
+            counts = dict(self.counts)
+        for stage, values in samples.items():
             arr = np.array(values) * 1000
             lines.append(f"{stage:<10} {len(arr):>7} {np.median(arr):>10.2f} {arr.mean():>9.2f} {arr.max():>8.2f}")
+        for name, values in measures.items():
+            arr = np.array(values, float)
+            lines.append(f"{name}: median {np.median(arr):.1f}, mean {arr.mean():.1f}, max {arr.max():.1f}")
+        if self.elapsed > 0:
+            for name, count in counts.items():
+                lines.append(f"{name}: {count} ({count / self.elapsed:.1f}/s over {self.elapsed:.1f} s)")
         return "\n".join(lines)
 
 
@@ -117,6 +162,7 @@ class Pipeline:
         progress: bool = True,
         hold_still: bool = False,
         frame_range: tuple[int, int | None] = (0, None),
+        sync: bool = False,
     ) -> None:
         self.source = source
         self.segmenter = segmenter
@@ -130,6 +176,7 @@ class Pipeline:
         self.hold_still = hold_still
         self.frame_range = frame_range  # (first, last) frame index processed, both included; others copied
         self.fps_meter = FpsMeter()
+        self.sync = sync  # live sources: show each frame with its own matte (latency for exactness)
         self.times = StageTimes()
         self.frames_out = 0
 
@@ -148,8 +195,15 @@ class Pipeline:
         if self.controls.privacy or self.matte_output is not None or self.controls.show_mask:
             probability = self.segmenter.segment(frame.image)
             start = self._timed("inference", start)
+            self.times.count("inference calls")
             alpha = self.matte_maker(probability, frame.image)
             start = self._timed("matte", start)
+        result = self.finish(frame, alpha)
+        self._timed("composite", start)
+        return result, alpha
+
+    def finish(self, frame: Frame, alpha: np.ndarray | None) -> np.ndarray:
+        """The picture shown for ``frame``: the effect with ``alpha`` when privacy is on, mirrored if asked."""
         if self.controls.privacy:
             assert alpha is not None
             result = self.effect(frame.image, alpha)
@@ -157,18 +211,24 @@ class Pipeline:
             result = frame.image
         if self.controls.mirror:
             result = cv2.flip(result, 1)
-        self._timed("composite", start)
-        return result, alpha
+        return result
 
-    def _emit(self, frame: Frame, result: np.ndarray, alpha: np.ndarray | None) -> None:
+    def _emit(self, frame: Frame, result: np.ndarray, alpha: np.ndarray | None, repeat: int = 1) -> None:
+        """Write ``result`` (and its matte) ``repeat`` times — live output holds a frame as long as it was shown —
+        and show it once."""
         start = time.perf_counter()
-        if self.output is not None:
-            self.output.write(result)
+        matte8 = None
         if self.matte_output is not None:
-            matte8 = (
-                (alpha * 255.0 + 0.5).astype(np.uint8) if alpha is not None else np.zeros(result.shape[:2], np.uint8)
-            )
-            self.matte_output.write(cv2.flip(matte8, 1) if self.controls.mirror else matte8)
+            # A frame without a matte (outside --start/--end-frame) gets an empty one: the matte video keeps
+            # every frame.
+            matte8 = alpha_to_u8(alpha) if alpha is not None else np.zeros(result.shape[:2], np.uint8)
+            if self.controls.mirror:
+                matte8 = cv2.flip(matte8, 1)
+        for _ in range(repeat):
+            if self.output is not None:
+                self.output.write(result)
+            if matte8 is not None:
+                self.matte_output.write(matte8)
         self.frames_out += 1
         start = self._timed("output", start)
         if self.window is not None:
@@ -180,10 +240,14 @@ class Pipeline:
         """Run until the source ends or the user quits."""
         from tqdm import tqdm
 
-        total = None if self.source.is_live else self.source.frame_count
+        if self.source.is_live:
+            from bgblur.live import LiveLoop
+
+            LiveLoop(self, sync=self.sync).run()
+            return
         # Default tqdm layout: frames done/total, elapsed<ETA, frames/s; disable=None hides it when not a TTY.
         bar = tqdm(
-            total=total,
+            total=self.source.frame_count,
             unit="frame",
             desc="bgblur",
             dynamic_ncols=True,
@@ -192,17 +256,24 @@ class Pipeline:
             delay=0.5,
         )
         last: Frame | None = None
+        # Videos are decoded a few frames ahead in a thread (every frame, in order); a picture needs no thread.
+        source = PrefetchSource(self.source) if self.source.frame_count != 1 else self.source
+        self.times.start()
         try:
             while not self.controls.stop:
                 start = time.perf_counter()
-                frame = self.source.read()
+                frame = source.read()
                 if frame is None:
                     break
                 self._timed("capture", start)
                 last = frame
                 self._emit(frame, *self.process(frame))
+                self.times.count("frames shown")
                 bar.update(1)
         finally:
+            self.times.stop()
+            if isinstance(source, PrefetchSource):
+                source.stop()
             bar.close()
         # A still picture stays on screen (and on the virtual camera, which repeats the last frame) until the
         # user quits; keys still apply to it.

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from bgblur.effects import alpha_to_u8
+
 if TYPE_CHECKING:
     from bgblur.pipeline import Controls
     from bgblur.segmenters.maskrcnn import Detection, MaskRCNNSegmenter
@@ -67,7 +69,8 @@ def draw_matte_overlay(image: np.ndarray, alpha: np.ndarray, colour: tuple[int, 
     tint = _tints.get((image.shape, colour))
     if tint is None:  # one solid picture per frame size, not one per frame
         tint = _tints[(image.shape, colour)] = np.full(image.shape, colour, np.uint8)
-    weight = alpha * np.float32(MASK_OPACITY)
+    # Live mattes arrive as 8-bit (0..255), file mattes as float (0..1).
+    weight = alpha * np.float32(MASK_OPACITY / 255 if alpha.dtype == np.uint8 else MASK_OPACITY)
     return cv2.blendLinear(image, tint, 1.0 - weight, weight)
 
 
@@ -133,7 +136,7 @@ def side_by_side(result: np.ndarray, alpha: np.ndarray | None, mirror: bool = Fa
     if alpha is None:
         matte = np.zeros_like(result)
     else:
-        matte8 = cv2.convertScaleAbs(alpha, alpha=255.0)
+        matte8 = alpha_to_u8(alpha)
         matte = cv2.cvtColor(cv2.flip(matte8, 1) if mirror else matte8, cv2.COLOR_GRAY2BGR)
     return np.hstack((result, matte))
 

@@ -1,0 +1,50 @@
+"""A camera without a camera: pictures that "arrive" on a clock, for benchmarks and tests of the live path.
+
+Behaves like :class:`~bgblur.sources.LiveSource` as the pipeline sees it — ``read()`` returns the newest frame
+not handed out yet, waiting for the next one if needed; frames nobody took in time are gone — but the frames
+come from memory, so decoding costs nothing and every run sees the same pictures.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from bgblur.sources import Frame, Source
+
+
+class SimulatedCamera(Source):
+    """Frame ``i`` of ``images`` (looped) is captured at ``start + i / fps``; ``frame_limit`` frames in all."""
+
+    is_live = True
+
+    def __init__(self, images: Sequence[np.ndarray], fps: float = 30.0, frame_limit: int | None = None) -> None:
+        if not images:
+            raise ValueError("a simulated camera needs at least one picture")
+        self.images = images
+        self.fps = fps
+        self.frame_limit = frame_limit
+        self.size = (images[0].shape[1], images[0].shape[0])
+        self.description = f"simulated camera ({len(images)} pictures at {fps:g} fps)"
+        self.dropped = 0  # frames that came and went while nobody read
+        self.handed_out = 0
+        self._start: float | None = None
+        self._last_index = -1
+
+    def read(self) -> Frame | None:
+        now = time.monotonic()
+        if self._start is None:
+            self._start = now
+        newest = math.floor((now - self._start) * self.fps)
+        if newest <= self._last_index:  # already handed out: wait for the next capture
+            newest = self._last_index + 1
+            time.sleep(max(0.0, self._start + newest / self.fps - now))
+        if self.frame_limit is not None and newest >= self.frame_limit:
+            return None
+        self.dropped += newest - self._last_index - 1
+        self._last_index = newest
+        self.handed_out += 1
+        return Frame(self.images[newest % len(self.images)], newest, self._start + newest / self.fps)

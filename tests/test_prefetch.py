@@ -1,0 +1,70 @@
+"""Reading a video ahead: every frame in order, errors where the pipeline reads, no thread left behind."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from bgblur.errors import BgblurError
+from bgblur.prefetch import PrefetchSource
+from bgblur.sources import Frame, Source
+
+
+class CountingSource(Source):
+    """``count`` tiny frames, then the end; optionally an error instead of frame ``fail_at``."""
+
+    def __init__(self, count: int, fail_at: int | None = None) -> None:
+        self.count = count
+        self.fail_at = fail_at
+        self.frame_count = count
+        self.next_index = 0
+        self.closed = False
+
+    def read(self) -> Frame | None:
+        if self.next_index == self.fail_at:
+            raise BgblurError(f"frame {self.fail_at} is broken")
+        if self.next_index >= self.count:
+            return None
+        frame = Frame(np.full((2, 2, 3), self.next_index % 256, np.uint8), self.next_index, self.next_index / 30)
+        self.next_index += 1
+        return frame
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def read_all(source: Source) -> list[int]:
+    indices = []
+    while (frame := source.read()) is not None:
+        indices.append(frame.index)
+    return indices
+
+
+def test_every_frame_in_order_then_the_end() -> None:
+    inner = CountingSource(50)
+    source = PrefetchSource(inner, depth=2)
+    assert read_all(source) == list(range(50))
+    assert source.read() is None
+    source.stop()
+    assert not inner.closed  # stop() leaves the wrapped source to its owner
+    source.close()
+    assert inner.closed
+
+
+def test_reader_error_is_raised_where_the_pipeline_reads() -> None:
+    source = PrefetchSource(CountingSource(10, fail_at=4))
+    assert [source.read().index for _ in range(4)] == [0, 1, 2, 3]
+    with pytest.raises(BgblurError, match="frame 4 is broken"):
+        source.read()
+    assert source.read() is None
+    source.close()
+
+
+def test_stopping_early_joins_the_reader_even_with_a_full_queue() -> None:
+    before = threading.active_count()
+    source = PrefetchSource(CountingSource(1000), depth=2)
+    assert source.read().index == 0
+    source.close()
+    assert threading.active_count() == before

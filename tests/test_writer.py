@@ -1,0 +1,51 @@
+"""Writing off the display loop: every picture, in order; a failing sink is reported, not swallowed."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from bgblur.writer import ThreadedWriter
+
+
+class SlowSink:
+    def __init__(self, fail_at: int | None = None) -> None:
+        self.written: list[int] = []
+        self.fail_at = fail_at
+        self.closed = False
+
+    def write(self, image: np.ndarray) -> None:
+        if len(self.written) == self.fail_at:
+            raise OSError("disk full")
+        time.sleep(0.001)
+        self.written.append(int(image[0, 0]))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_every_picture_written_in_order_and_the_thread_joined() -> None:
+    threads = threading.active_count()
+    sink = SlowSink()
+    writer = ThreadedWriter(sink, depth=2)
+    for value in range(40):
+        writer.write(np.full((2, 2), value, np.uint8))
+    writer.finish()
+    assert sink.written == list(range(40))
+    assert not sink.closed  # finish() leaves the sink to its owner
+    assert threading.active_count() == threads
+    writer.close()
+    assert sink.closed
+
+
+def test_a_failed_write_is_raised_in_the_callers_thread() -> None:
+    writer = ThreadedWriter(SlowSink(fail_at=3), depth=2)
+    with pytest.raises(OSError, match="disk full"):
+        for value in range(50):
+            writer.write(np.full((2, 2), value, np.uint8))
+        writer.finish()
+    with pytest.raises(OSError, match="disk full"):  # the thread is joined, and the failure stays reported
+        writer.finish()
