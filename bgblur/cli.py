@@ -237,6 +237,7 @@ def run(args: argparse.Namespace) -> int:
     from bgblur.backgrounds import EffectSwitch, background_choices
     from bgblur.effects import BlurBackground, ReplaceBackground
     from bgblur.pipeline import Controls, Pipeline
+    from bgblur.segmenters import FailClosedSegmenter
     from bgblur.sinks import (
         ImageFileSink,
         SinkGroup,
@@ -335,9 +336,10 @@ def run(args: argparse.Namespace) -> int:
                 effect = EffectSwitch(controls, BlurBackground(kernel), replacements)
                 controls.choice = 1 if args.background else 0  # start on the asked background, else blur
             controls.show_mask, controls.show_fps = args.show_mask, args.show_fps
+            guarded = FailClosedSegmenter(segmenter)
             pipeline = Pipeline(
                 source,
-                segmenter,
+                guarded,
                 matte_maker,
                 effect,
                 output=SinkGroup(outputs) if outputs else None,
@@ -354,6 +356,11 @@ def run(args: argparse.Namespace) -> int:
             finally:
                 if args.stats:
                     print(pipeline.times.summary(), file=sys.stderr)
+            if guarded.failures:
+                raise BgblurError(
+                    f"the model failed on {guarded.failures} of {guarded.calls} frames; "
+                    "those frames were blurred whole (the output is complete)"
+                )
     finally:
         for sink in sinks:
             sink.close()

@@ -65,3 +65,30 @@ def create_segmenter(
             known = ", ".join(BUILTIN_MODELS)
             raise UsageError(f"unknown model {name!r}: use one of {known}, or a model file with a .json card beside it")
     return SinglePassSegmenter(path)
+
+
+class FailClosedSegmenter:
+    """Wraps a segmenter so a model failure never shows the room: a frame the model fails on counts as having
+    nobody in it, so privacy mode blurs it whole. The first failure is reported at once; ``failures`` counts them
+    so the run can end with an error. Everything else (``default_threshold``, ``detect``, …) is the wrapped one's.
+    """
+
+    def __init__(self, segmenter: Segmenter) -> None:
+        self.segmenter = segmenter
+        self.failures = 0
+        self.calls = 0
+
+    def __getattr__(self, name: str):
+        return getattr(self.segmenter, name)
+
+    def segment(self, image: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        try:
+            return self.segmenter.segment(image)
+        except Exception as exc:  # any failure: fail closed, keep the run (and the call) going
+            self.failures += 1
+            if self.failures == 1:
+                from bgblur.errors import warn
+
+                warn(f"the model failed on a frame ({type(exc).__name__}: {exc}); such frames are blurred whole")
+            return np.zeros(image.shape[:2], np.float32)
