@@ -35,8 +35,7 @@ import cv2  # noqa: E402
 import imutils  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bgblur.effects import BlurBackground  # noqa: E402
-from bgblur.matte import MatteMaker  # noqa: E402
+from bgblur.cli import build_effect, build_matte_maker, build_parser, build_segmenter  # noqa: E402
 from bgblur.pipeline import Pipeline, StageTimes  # noqa: E402
 from bgblur.segmenters import BUILTIN_MODELS, create_segmenter  # noqa: E402
 from bgblur.segmenters.dnn import read_net  # noqa: E402
@@ -150,10 +149,12 @@ def mask_rcnn_folder(cache: Path) -> Path:
     return cache
 
 
-def bgblur_segmenter(model: str, mrcnn: Path, detections: int):
-    if model == "mask-rcnn":
-        return create_segmenter(None, mrcnn, detections=detections)
-    return create_segmenter(model)
+def bgblur_parts(model: str, mrcnn: Path, detections: int):
+    """Segmenter, matte step and effect exactly as the CLI builds them with its defaults (one way for a frame)."""
+    argv = ["--mask-rcnn", str(mrcnn), "--detections", str(detections)] if model == "mask-rcnn" else ["--model", model]
+    args = build_parser().parse_args(argv)
+    segmenter = build_segmenter(args)
+    return segmenter, build_matte_maker(args, segmenter), build_effect(args)
 
 
 class NaiveSelfie:
@@ -279,7 +280,7 @@ def run_bgblur_file(clip: Path, model: str, mrcnn: Path, detections: int, frames
     """bgblur on the file; ``overlapped`` (an experiment, not what the CLI does) runs the live loop's --sync path on
     the file: every frame still segmented in order and shown with its own matte, but frame i+1's inference runs
     while frame i is composited."""
-    segmenter = bgblur_segmenter(model, mrcnn, detections)
+    segmenter, matte_maker, effect = bgblur_parts(model, mrcnn, detections)
     warm_up(segmenter.segment, clip)
     source = LimitedSource(VideoFileSource(clip), frames)
     options = {}
@@ -290,8 +291,8 @@ def run_bgblur_file(clip: Path, model: str, mrcnn: Path, detections: int, frames
     pipeline = Pipeline(
         source,
         segmenter,
-        MatteMaker(segmenter.default_threshold),
-        BlurBackground(41),
+        matte_maker,
+        effect,
         output=sink,
         progress=False,
         **options,
@@ -341,7 +342,7 @@ def live_extra(times: StageTimes) -> dict[str, float]:
 def run_bgblur_live(
     images: list[np.ndarray], fps: float, seconds: float, model: str, mrcnn: Path, detections: int, sync: bool
 ) -> Row:
-    segmenter = bgblur_segmenter(model, mrcnn, detections)
+    segmenter, matte_maker, effect = bgblur_parts(model, mrcnn, detections)
     segmenter.segment(images[0])  # warm-up, untimed (see warm_up)
     camera = SimulatedCamera(images, fps=fps, frame_limit=round(fps * seconds))
     sink = CountingSink()
@@ -349,8 +350,8 @@ def run_bgblur_live(
     pipeline = Pipeline(
         camera,
         segmenter,
-        MatteMaker(segmenter.default_threshold),
-        BlurBackground(41),
+        matte_maker,
+        effect,
         output=sink,
         progress=False,
         **options,
@@ -393,10 +394,9 @@ def run_naive_live(images: list[np.ndarray], fps: float, seconds: float, model: 
 def composite_benchmark(clip: Path, repeats: int = 200) -> None:
     """The compositing stage alone on a 720p frame with the selfie model's soft matte, vs the naive way."""
     frame = clip_frames(clip, 1)[0]
-    segmenter = create_segmenter("selfie")
-    alpha = MatteMaker(segmenter.default_threshold)(segmenter.segment(frame), frame)
+    segmenter, matte_maker, effect = bgblur_parts("selfie", Path(), 0)
+    alpha = matte_maker(segmenter.segment(frame), frame)
     hard = alpha > 0.5
-    effect = BlurBackground(41)
 
     def median_ms(work: Callable[[], object]) -> float:
         for _ in range(5):
@@ -476,15 +476,13 @@ class ServedStream:
 
 def soak(clip: Path, frames: int, model: str, mrcnn: Path, detections: int) -> None:
     """``frames`` frames of a looping live stream through the real live pipeline; resources before and after."""
-    segmenter = bgblur_segmenter(model, mrcnn, detections)
+    segmenter, matte_maker, effect = bgblur_parts(model, mrcnn, detections)
     before = {"resident MB": resident_mb(), "threads": os_threads(), "open fds": open_fds()}
     with ServedStream(clip) as url:
         time.sleep(0.5)
         source = LimitedSource(LiveSource(url, open_timeout=10, read_timeout=5, reconnect_for=5), frames)
         sink = CountingSink()
-        pipeline = Pipeline(
-            source, segmenter, MatteMaker(segmenter.default_threshold), BlurBackground(41), output=sink, progress=False
-        )
+        pipeline = Pipeline(source, segmenter, matte_maker, effect, output=sink, progress=False)
         during: dict[str, float] = {}
 
         def sample_during() -> None:  # resources once the run is warm
