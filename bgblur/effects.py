@@ -14,7 +14,6 @@ import numpy as np
 
 # Below this blurred background weight a pixel has no background near it: the matte covers it fully there,
 # so its background value is never shown and only has to be finite.
-_NO_BACKGROUND = 1e-4
 
 
 def _blur_scale(kernel: int) -> int:
@@ -115,11 +114,18 @@ def halo_free_blur(
     size = _reduced_size(w, h, scale)
     small = cv2.merge([*cv2.split(shrink(premultiplied, size)), shrink(weight, size)])
     small = cv2.GaussianBlur(small.astype(np.float32), (k, k), 0)
-    norm = cv2.max(small[..., 3].copy(), _NO_BACKGROUND * 255)
+    norm = small[..., 3].copy()
+    # Where the room's weight nearby is tiny (deep inside the person or a wide unsure region) its 8-bit share
+    # rounds away: use a plain blur of the frame there instead of a dark, noisy division.
+    no_room = norm < 16.0
+    np.maximum(norm, 1.0, out=norm)
     # room colour = blurred (colour x weight) / blurred weight; weights are 0..255, hence the scale.
     room = cv2.divide(
         cv2.cvtColor(small, cv2.COLOR_BGRA2BGR), cv2.cvtColor(norm, cv2.COLOR_GRAY2BGR), scale=255, dtype=cv2.CV_8U
     )
+    if no_room.any():
+        plain = cv2.GaussianBlur(shrink(image, size), (k, k), 0)
+        np.copyto(room, plain, where=no_room[..., None])
     return cv2.resize(room, (w, h), interpolation=cv2.INTER_LINEAR) if scale > 1 else room
 
 

@@ -104,7 +104,9 @@ def test_halo_free_blur_keeps_shape_dtype_and_range(data: st.DataObject, kernel:
     out = halo_free_blur(frame, alpha, kernel)
     assert out.shape == frame.shape and out.dtype == np.uint8
     lo, hi = frame.reshape(-1, 3).min(axis=0).astype(int), frame.reshape(-1, 3).max(axis=0).astype(int)
-    assert (out >= lo - 1).all() and (out <= hi + 1).all()
+    # The room is averaged from 8-bit colour x weight products, each rounded by up to half a level; divided by
+    # the room's weight (at least 16 of 255 before the plain-blur fallback) that is at most 8 levels.
+    assert (out >= lo - 8).all() and (out <= hi + 8).all()
 
 
 @SETTINGS
@@ -116,7 +118,9 @@ def test_blur_background_end_values(data: st.DataObject, kernel: int) -> None:
     out = effect(frame, alpha)
     assert out.shape == frame.shape and out.dtype == np.uint8
     lo, hi = frame.reshape(-1, 3).min(axis=0).astype(int), frame.reshape(-1, 3).max(axis=0).astype(int)
-    assert (out >= lo - 1).all() and (out <= hi + 1).all()
+    # The room's 8-level bound (above) enters where the matte leaves it weight (alpha < 0.5 there: ≤ 4 levels),
+    # plus the 8-bit blend's rounding: 6 levels of slack, still no new colours.
+    assert (out >= lo - 6).all() and (out <= hi + 6).all()
     person = effect(frame, np.ones(frame.shape[:2], np.float32))
     assert np.abs(person.astype(int) - frame).max() <= 1
     room = effect(frame, np.zeros(frame.shape[:2], np.float32))
