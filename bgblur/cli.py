@@ -143,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help="video/live: steady the matte over time where the model wavers (on)",
     )
+    matte.add_argument(
+        "--presence",
+        choices=("off", "face", "face-or-body"),
+        default="off",
+        help="keep only regions with evidence of a person: a face (bundled face detector, remembered ~3 s), "
+        "or also a region reaching the lower frame edge (off; see README for the measured trade)",
+    )
     effect = p.add_argument_group("effect")
     effect.add_argument("-k", "--kernel", type=_kernel, help="Gaussian blur size, odd (41)")
     effect.add_argument(
@@ -216,7 +223,12 @@ def build_matte_maker(args: argparse.Namespace, segmenter):
     from bgblur.matte import MatteMaker
 
     threshold = args.threshold if args.threshold is not None else segmenter.default_threshold
-    return MatteMaker(threshold, refine=args.refine, temporal=args.smooth, people=args.people)
+    presence = None
+    if args.presence != "off":
+        from bgblur.presence import PresenceCheck
+
+        presence = PresenceCheck(args.presence)
+    return MatteMaker(threshold, refine=args.refine, temporal=args.smooth, people=args.people, presence=presence)
 
 
 def blur_kernel(args: argparse.Namespace) -> int:

@@ -13,8 +13,13 @@ Per frame, at a reduced working resolution (the model's own output is coarse, so
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from bgblur.presence import PresenceCheck
 
 PEOPLE_CHOICES = ("main", "all")
 
@@ -126,17 +131,30 @@ def fast_guided_filter(
     return mean_a
 
 
-def keep_regions(mask: np.ndarray, people: str, min_area: float) -> np.ndarray | None:
+def keep_regions(
+    mask: np.ndarray,
+    people: str,
+    min_area: float,
+    presence: PresenceCheck | None = None,
+    image: np.ndarray | None = None,
+) -> np.ndarray | None:
     """Which connected regions of the boolean ``mask`` to keep: the largest (``main``) or all, without specks
-    smaller than ``min_area`` (fraction of the picture). Returns a uint8 0/1 keep map, or None to keep all."""
+    smaller than ``min_area`` (fraction of the picture) and, with a ``presence`` check, without regions that show
+    no evidence of a person in ``image``. Returns a uint8 0/1 keep map, or None to keep all."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    if count <= 2 and (count < 2 or stats[1, cv2.CC_STAT_AREA] >= min_area * mask.size):
+    if presence is not None and image is not None:
+        evidence = presence.keep(labels, count, image)  # runs every frame: its face memory must see each one
+    elif count <= 2 and (count < 2 or stats[1, cv2.CC_STAT_AREA] >= min_area * mask.size):
         return None  # nothing to drop: skip the relabelling
+    else:
+        evidence = np.ones(count, bool)
     areas = stats[1:, cv2.CC_STAT_AREA]
-    keep = areas >= min_area * mask.size
+    keep = (areas >= min_area * mask.size) & evidence[1:]
     if people == "main" and keep.any():
+        # The largest region with evidence: a big cup must not win over a smaller person.
+        main = int(np.argmax(np.where(keep, areas, -1)))
         keep[:] = False
-        keep[int(np.argmax(areas))] = True
+        keep[main] = True
     lookup = np.concatenate([[0], keep.astype(np.uint8)])
     return lookup[labels].astype(np.uint8)
 
@@ -146,7 +164,8 @@ class MatteMaker:
 
     ``threshold``/``softness``: the soft ramp, ``softness`` wide, centred on the threshold. ``refine``: guided
     filter on the frame. ``temporal``: smooth over time (call :meth:`reset` between unrelated pictures).
-    ``people``: ``all`` or ``main``. ``work_size``: long side, in px, of the working resolution.
+    ``people``: ``all`` or ``main``. ``presence``: drop regions without
+    evidence of a person (:mod:`bgblur.presence`). ``work_size``: long side, in px, of the working resolution.
     """
 
     def __init__(
@@ -161,6 +180,7 @@ class MatteMaker:
         work_size: int = 320,
         radius: int = 4,
         eps: float = 4e-3,
+        presence: PresenceCheck | None = None,
     ) -> None:
         if people not in PEOPLE_CHOICES:
             raise ValueError(f"people must be one of {PEOPLE_CHOICES}, not {people!r}")
@@ -173,6 +193,7 @@ class MatteMaker:
         self.radius = radius
         self.eps = eps
         self.smoother = TemporalSmoother() if temporal else None
+        self.presence = presence
         self._full = np.empty((0, 0, 0), np.float32)
         # alpha = clip(p * gain + offset, 0, 1), done in place.
         self._gain = np.float32(1.0 / self.softness)
@@ -202,7 +223,7 @@ class MatteMaker:
                 cv2.multiply(grey, 1 / 255, dst=full_guide, dtype=cv2.CV_32F)
         if self.smoother is not None:
             small = self.smoother(small, guide)
-        keep = keep_regions(small > self.threshold, self.people, self.min_area)
+        keep = keep_regions(small > self.threshold, self.people, self.min_area, self.presence, image)
         if keep is not None:
             # Widen the kept regions a little so their soft edges survive.
             keep = cv2.dilate(keep, np.ones((5, 5), np.uint8))
@@ -219,3 +240,5 @@ class MatteMaker:
         """Forget anything carried between frames (a new scene or source)."""
         if self.smoother is not None:
             self.smoother.reset()
+        if self.presence is not None:
+            self.presence.reset()

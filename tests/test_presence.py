@@ -1,0 +1,197 @@
+"""Person-presence check: the bundled face detector on real pictures, its box decoding, the region logic on
+crafted mattes (with a stand-in detector), and ``--presence`` end to end on the coffee cup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from bgblur.matte import MatteMaker
+from bgblur.presence import INPUT_SIZE, Face, FaceDetector, PresenceCheck, blazeface_anchors, decode_faces
+from tests.util import run_bgblur, sharpness
+
+# The left woman's face in cihp_two_women_graduation (500x752), read off the picture: x 305..400, y 210..310.
+GRADUATION_FACE = (305, 210, 400, 310)
+
+
+@pytest.fixture(scope="module")
+def detector() -> FaceDetector:
+    return FaceDetector()
+
+
+def _centre(box: tuple[float, ...]) -> tuple[float, float]:
+    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+
+
+def test_detector_finds_the_face_in_a_real_photo(detector: FaceDetector, testdata: Path) -> None:
+    image = cv2.imread(str(testdata / "images" / "cihp_two_women_graduation.jpg"))
+    faces = detector.detect(image)
+    assert faces, "no face found"
+    x0, y0, x1, y1 = GRADUATION_FACE
+    cx, cy = _centre(faces[0].box)
+    assert x0 <= cx <= x1 and y0 <= cy <= y1, faces[0]
+    assert 40 <= faces[0].box[2] - faces[0].box[0] <= 140  # a face-sized box, not the whole picture
+
+
+@pytest.mark.parametrize("name", ["noperson_rooftop_view", "noperson_coffee_cup"])
+def test_detector_finds_no_face_where_there_is_none(detector: FaceDetector, testdata: Path, name: str) -> None:
+    assert detector.detect(cv2.imread(str(testdata / "images" / f"{name}.jpg"))) == []
+
+
+@pytest.mark.parametrize("frame_size", [(640, 360), (360, 640)])  # landscape and portrait: both letterbox offsets
+def test_a_face_pasted_at_a_known_place_is_found_there(
+    detector: FaceDetector, testdata: Path, frame_size: tuple[int, int]
+) -> None:
+    image = cv2.imread(str(testdata / "images" / "cihp_two_women_graduation.jpg"))
+    x0, y0, x1, y1 = GRADUATION_FACE
+    crop = image[y0 - 60 : y1 + 60, x0 - 60 : x1 + 60]  # the face with some hair and background around it
+    width, height = frame_size
+    frame = np.full((height, width, 3), 128, np.uint8)
+    px, py = width - crop.shape[1] - 20, height - crop.shape[0] - 30
+    frame[py : py + crop.shape[0], px : px + crop.shape[1]] = crop
+    faces = detector.detect(frame)
+    assert len(faces) == 1, faces
+    cx, cy = _centre(faces[0].box)
+    expected = px + 60 + (x1 - x0) / 2, py + 60 + (y1 - y0) / 2
+    assert abs(cx - expected[0]) < 15 and abs(cy - expected[1]) < 15, (faces[0].box, expected)
+
+
+def test_anchors_and_decoding_of_synthetic_outputs() -> None:
+    anchors = blazeface_anchors()
+    assert anchors.shape == (896, 2)
+    np.testing.assert_allclose(anchors[0], [1 / 32, 1 / 32])  # stride 8: 16x16 grid, 2 per cell
+    np.testing.assert_allclose(anchors[2], [3 / 32, 1 / 32])
+    np.testing.assert_allclose(anchors[512], [1 / 16, 1 / 16])  # stride 16: 8x8 grid, 6 per cell
+    np.testing.assert_allclose(anchors[512 + 6], [3 / 16, 1 / 16])
+    scores = np.full((1, 896, 1), -10.0, np.float32)
+    boxes = np.zeros((1, 896, 16), np.float32)
+    scores[0, 600] = 3.0
+    boxes[0, 600, :4] = [8, -4, 32, 48]  # centre offset (8, -4) px, size 32x48 px
+    boxes[0, 601, :4] = [8, -4, 32, 48]  # the same box again with a lower score: suppressed
+    scores[0, 601] = 1.0
+    found = decode_faces(scores, boxes, anchors, 0.5)
+    assert len(found) == 1
+    score, box = found[0]
+    ax, ay = anchors[600]
+    cx, cy = ax + 8 / INPUT_SIZE, ay - 4 / INPUT_SIZE
+    np.testing.assert_allclose(box, [cx - 16 / 128, cy - 24 / 128, cx + 16 / 128, cy + 24 / 128], atol=1e-6)
+    assert score == pytest.approx(1 / (1 + np.exp(-3.0)))
+
+
+class FakeDetector:
+    """Returns the faces it is told to, and counts its calls."""
+
+    def __init__(self, faces: list[Face] | None = None) -> None:
+        self.faces = faces or []
+        self.calls = 0
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        self.calls += 1
+        return list(self.faces)
+
+
+H, W = 240, 320
+IMAGE = np.zeros((H, W, 3), np.uint8)
+
+
+def _labels(*rects: tuple[int, int, int, int]) -> tuple[np.ndarray, int]:
+    mask = np.zeros((H, W), np.uint8)
+    for x0, y0, x1, y1 in rects:
+        mask[y0:y1, x0:x1] = 1
+    count, labels = cv2.connectedComponents(mask, connectivity=8)
+    return labels, count
+
+
+def _kept(check: PresenceCheck, *rects: tuple[int, int, int, int]) -> list[bool]:
+    """Whether each rectangle's region is kept (rectangles must not touch)."""
+    labels, count = _labels(*rects)
+    keep = check.keep(labels, count, IMAGE)
+    return [bool(keep[labels[(y0 + y1) // 2, (x0 + x1) // 2]]) for x0, y0, x1, y1 in rects]
+
+
+PERSON = (40, 60, 120, 240)  # reaches the lower edge, like a torso
+CUP = (180, 60, 260, 180)  # floats in the picture
+FACE_ON_PERSON = Face(0.9, (60, 70, 100, 110))
+
+
+def test_face_mode_keeps_the_region_with_a_face_and_drops_the_other() -> None:
+    assert _kept(PresenceCheck("face", FakeDetector([FACE_ON_PERSON])), PERSON, CUP) == [True, False]
+    assert _kept(PresenceCheck("face", FakeDetector([])), PERSON, CUP) == [False, False]
+
+
+def test_a_face_just_above_the_region_counts() -> None:
+    # The model missed the head; the matte starts at the shoulders, just below the face box.
+    shoulders = (40, 115, 120, 240)
+    assert _kept(PresenceCheck("face", FakeDetector([FACE_ON_PERSON])), shoulders, CUP) == [True, False]
+    far_below = (40, 200, 120, 240)
+    assert _kept(PresenceCheck("face", FakeDetector([FACE_ON_PERSON])), far_below) == [False]
+
+
+def test_face_or_body_also_keeps_a_faceless_region_at_the_lower_edge() -> None:
+    # Someone seen from behind at a desk: no face, but the body runs out of the bottom of the frame.
+    assert _kept(PresenceCheck("face-or-body", FakeDetector([])), PERSON, CUP) == [True, False]
+
+
+def test_a_face_is_remembered_for_memory_frames_then_forgotten() -> None:
+    detector = FakeDetector([FACE_ON_PERSON])
+    check = PresenceCheck("face", detector, memory=10, every=1)
+    assert _kept(check, PERSON) == [True]
+    detector.faces = []  # the person turns away
+    # Still, and in a fresh region each frame (no continuity from a moved mask): the remembered box holds it.
+    for _ in range(10):
+        assert _kept(check, PERSON) == [True]
+    assert _kept(check, PERSON) == [False]
+
+
+def test_a_region_continuing_a_kept_one_stays_while_the_face_is_remembered() -> None:
+    detector = FakeDetector([FACE_ON_PERSON])
+    check = PresenceCheck("face", detector, memory=30, every=1)
+    assert _kept(check, PERSON) == [True]
+    detector.faces = []
+    # Turned away and walking right, 10 px a frame: the remembered face box is soon left behind.
+    for step in range(1, 12):
+        x0, y0, x1, y1 = PERSON
+        assert _kept(check, (x0 + 10 * step, y0, x1 + 10 * step, y1)) == [True], step
+    # A new region where the person has not been is not a continuation.
+    assert _kept(check, (10, 10, 30, 40)) == [False]
+
+
+def test_the_detector_runs_every_nth_frame_and_after_reset() -> None:
+    detector = FakeDetector([FACE_ON_PERSON])
+    check = PresenceCheck("face", detector, every=3)
+    for _ in range(7):
+        _kept(check, PERSON)
+    assert detector.calls == 3  # frames 0, 3, 6
+    check.reset()
+    _kept(check, PERSON)
+    assert detector.calls == 4
+
+
+def test_main_person_is_the_largest_region_with_evidence() -> None:
+    prob = np.zeros((H, W), np.float32)
+    prob[100:200, 20:70] = 1.0  # a smaller person with a face
+    prob[20:220, 120:300] = 1.0  # a larger thing without one
+    check = PresenceCheck("face", FakeDetector([Face(0.9, (30, 100, 60, 130))]))
+    alpha = MatteMaker(0.5, people="main", refine=False, temporal=False, presence=check)(prob, IMAGE)
+    assert alpha[150, 45] == 1.0 and alpha[120, 200] == 0.0
+
+
+def test_bad_presence_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="presence"):
+        PresenceCheck("off", FakeDetector())
+
+
+def test_presence_option_blurs_the_coffee_cup_everywhere(testdata: Path, tmp_path: Path) -> None:
+    source = testdata / "images" / "noperson_coffee_cup.jpg"
+    out = tmp_path / "out.png"
+    result = run_bgblur("--source", source, "--output", out, "--no-window", "--presence", "face-or-body")
+    assert result.returncode == 0, result.stderr
+    image, output = cv2.imread(str(source)), cv2.imread(str(out))
+    h, w = image.shape[:2]
+    for y in range(0, h - h // 4 + 1, h // 4):
+        for x in range(0, w - w // 4 + 1, w // 4):
+            tile_in, tile_out = image[y : y + h // 4, x : x + w // 4], output[y : y + h // 4, x : x + w // 4]
+            assert sharpness(tile_out) <= 0.3 * sharpness(tile_in) + 1.0, (x, y)
