@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from bgblur.errors import UsageError
+from bgblur.errors import BgblurError, UsageError
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
@@ -69,8 +69,9 @@ def create_segmenter(
 
 class FailClosedSegmenter:
     """Wraps a segmenter so a model failure never shows the room: a frame the model fails on counts as having
-    nobody in it, so privacy mode blurs it whole. The first failure is reported at once; ``failures`` counts them
-    so the run can end with an error. Everything else (``default_threshold``, ``detect``, …) is the wrapped one's.
+    nobody in it, so privacy mode blurs it whole. The first failure is reported at once; ``failures`` counts
+    them so the run can end with an error. A :class:`BgblurError` (a setup the user must fix) still stops the
+    run. Everything else (``default_threshold``, ``detect``, …) is the wrapped segmenter's.
     """
 
     def __init__(self, segmenter: Segmenter) -> None:
@@ -85,7 +86,9 @@ class FailClosedSegmenter:
         self.calls += 1
         try:
             return self.segmenter.segment(image)
-        except Exception as exc:  # any failure: fail closed, keep the run (and the call) going
+        except BgblurError:  # a model that does not fit its files or card: the user must fix it, stop now
+            raise
+        except Exception as exc:  # any other failure: fail closed, keep the run (and the call) going
             self.failures += 1
             if self.failures == 1:
                 from bgblur.errors import warn
