@@ -27,6 +27,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ if str(REPO) not in sys.path:  # run from a checkout without installing
 
 from bgblur.cli import build_effect, build_matte_maker, build_parser, build_segmenter  # noqa: E402
 
-DEFAULT_DATA = REPO.parent / "shared" / "testdata"
+DEFAULT_DATA = Path(os.environ.get("BGBLUR_SHARED", REPO.parent / "shared")) / "testdata"  # as the tests find it
 VIDEO_PICTURES = 4  # side-by-side pictures written per video
 
 
