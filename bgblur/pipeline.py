@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,6 +28,7 @@ HOTKEYS = {"p": "privacy on/off", "m": "mirror", "h": "help", "q": "quit"}
 HOTKEYS.update({"b": "blur/replace", "a/d": "prev/next background", "[/]": "blur -/+", "v": "mask", "f": "fps"})
 KERNEL_STEP = 10  # one [ or ] press: a visible change, and an even step keeps the kernel odd
 KERNEL_LIMITS = (1, 501)
+STATS_WINDOW = 10_000  # frames of timings kept for --stats
 
 
 @dataclass
@@ -78,8 +79,9 @@ class StageTimes:
     """Seconds spent per stage, per frame, plus per-frame measures (matte age) and counts (inference calls, frames
     shown) over the run's wall-clock time; summarised by ``--stats``. Safe to feed from several threads."""
 
-    samples: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    measures: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    # The most recent STATS_WINDOW values of each, so a call of hours keeps its memory bounded.
+    samples: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(lambda: deque(maxlen=STATS_WINDOW)))
+    measures: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(lambda: deque(maxlen=STATS_WINDOW)))
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     started: float | None = None
     stopped: float | None = None

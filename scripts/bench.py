@@ -107,7 +107,7 @@ class Row:
 
     @property
     def inference_rate(self) -> float:
-        return len(self.times.samples.get("inference", [])) / self.seconds if self.seconds else 0.0
+        return self.times.counts.get("inference calls", 0) / self.seconds if self.seconds else 0.0
 
 
 STAGES = ("capture", "inference", "matte", "warp", "composite", "output")
@@ -169,6 +169,7 @@ class NaiveSelfie:
         self.net.setInput(cv2.dnn.blobFromImage(frame, 1 / 255, self.size, swapRB=True))
         out = self.net.forward()
         times.add("inference", time.perf_counter() - start)
+        times.count("inference calls")
         start = time.perf_counter()
         mask = cv2.resize(out[0, 0], (frame.shape[1], frame.shape[0])) > 0.5
         times.add("matte", time.perf_counter() - start)
@@ -192,6 +193,7 @@ class NaiveMaskRCNN:
         self.net.setInput(cv2.dnn.blobFromImage(small, swapRB=True, crop=False))
         boxes, masks = self.net.forward(["detection_out_final", "detection_masks"])
         times.add("inference", time.perf_counter() - start)
+        times.count("inference calls")
         start = time.perf_counter()
         h, w = frame.shape[:2]
         mask = np.zeros((h, w), bool)
