@@ -74,3 +74,12 @@ def person_regions(mask: np.ndarray, margin: int = 15) -> tuple[np.ndarray, np.n
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
     person = (mask > 127).astype(np.uint8)
     return cv2.erode(person, kernel), 1 - cv2.dilate(person, kernel)
+
+
+def assert_blurred_everywhere(image: np.ndarray, output: np.ndarray) -> None:
+    """Every tile of ``output`` lost most of the detail ``image`` had there: no part of the room was kept sharp."""
+    h, w = image.shape[:2]
+    for y in range(0, h - h // 4 + 1, h // 4):
+        for x in range(0, w - w // 4 + 1, w // 4):
+            tile_in, tile_out = image[y : y + h // 4, x : x + w // 4], output[y : y + h // 4, x : x + w // 4]
+            assert sharpness(tile_out) <= 0.3 * sharpness(tile_in) + 1.0, (x, y)
