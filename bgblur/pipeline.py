@@ -24,8 +24,17 @@ from bgblur.sources import Frame, Source
 from bgblur.views import FpsMeter, window_view
 
 ESC = 27
-HOTKEYS = {"p": "privacy on/off", "m": "mirror", "h": "help", "q": "quit"}
-HOTKEYS.update({"b": "blur/replace", "a/d": "prev/next background", "[/]": "blur -/+", "v": "mask", "f": "fps"})
+HOTKEYS = {
+    "p": "privacy",
+    "b": "blur/replace",
+    "a/d": "background",
+    "[/]": "blur size",
+    "m": "mirror",
+    "v": "mask",
+    "f": "fps",
+    "h": "help",
+    "q": "quit",
+}  # the help line drawn with `h`
 KERNEL_STEP = 10  # one [ or ] press: a visible change, and an even step keeps the kernel odd
 KERNEL_LIMITS = (1, 501)
 STATS_WINDOW = 10_000  # frames of timings kept for --stats
