@@ -273,6 +273,15 @@ def clip_frames(clip: Path, count: int) -> list[np.ndarray]:
 
 
 # ---------------------------------------------------------------------------------------------- runs
+def timed_run(pipeline: Pipeline) -> tuple[float, float]:
+    """Run ``pipeline`` to its end: wall-clock seconds and peak resident MB."""
+    with MemorySampler() as memory:
+        start = time.perf_counter()
+        pipeline.run()
+        seconds = time.perf_counter() - start
+    return seconds, memory.peak
+
+
 def warm_up(segment: Callable[[np.ndarray], object], clip: Path) -> None:
     """One untimed call: a network's first forward pass allocates its buffers (Mask R-CNN: +30 % on frame 1)."""
     segment(clip_frames(clip, 1)[0])
@@ -299,15 +308,12 @@ def run_bgblur_file(clip: Path, model: str, mrcnn: Path, detections: int, frames
         progress=False,
         **options,
     )
-    with MemorySampler() as memory:
-        start = time.perf_counter()
-        pipeline.run()
-        seconds = time.perf_counter() - start
+    seconds, peak = timed_run(pipeline)
     source.close()
     label = "bgblur overlapped (experiment)" if overlapped else "bgblur"
     if model == "mask-rcnn":
         label += f" (detections {detections})"
-    return Row(model, label, sink.frames, seconds, pipeline.times, memory.peak)
+    return Row(model, label, sink.frames, seconds, pipeline.times, peak)
 
 
 def run_naive_file(clip: Path, model: str, mrcnn: Path, frames: int) -> Row:
@@ -358,16 +364,13 @@ def run_bgblur_live(
         progress=False,
         **options,
     )
-    with MemorySampler() as memory:
-        start = time.perf_counter()
-        pipeline.run()
-        elapsed = time.perf_counter() - start
+    elapsed, peak = timed_run(pipeline)
     shown = pipeline.frames_out
     label = "bgblur --sync" if sync else "bgblur"
     if model == "mask-rcnn":
         label += f" (det {detections})"
     extra = live_extra(pipeline.times) | {"dropped": camera.dropped}
-    return Row(model, label, shown, elapsed, pipeline.times, memory.peak, extra)
+    return Row(model, label, shown, elapsed, pipeline.times, peak, extra)
 
 
 def run_naive_live(images: list[np.ndarray], fps: float, seconds: float, model: str, mrcnn: Path) -> Row:

@@ -65,14 +65,20 @@ def stop(process: subprocess.Popen) -> tuple[int, str]:
     return status, process.stderr.read() if process.stderr else ""
 
 
+def call_frames(source: str, tmp_path: Path, seconds: float) -> tuple[list[np.ndarray], Path]:
+    """Run bgblur into the virtual camera, read what a call app would receive for ``seconds``, stop it cleanly."""
+    process, url, log = start_with_vcam(source, tmp_path)
+    try:
+        frames = read_for(url, seconds)
+    finally:
+        status, stderr = stop(process)
+    assert status == 0, stderr
+    return frames, log
+
+
 def test_frames_arrive_in_order_at_a_steady_rate(tmp_path: Path) -> None:
     with GreyRampStream() as stream:
-        process, url, log = start_with_vcam(stream.url, tmp_path)
-        try:
-            frames = read_for(url, 4.0)
-        finally:
-            status, stderr = stop(process)
-    assert status == 0, stderr
+        frames, log = call_frames(stream.url, tmp_path, 4.0)
     assert len(frames) >= 60
     levels = np.array([float(np.median(f[..., 1])) for f in frames[10:]])  # grey: any channel
     steps = np.diff(levels) % 256  # the ramp wraps at 256
@@ -88,12 +94,7 @@ def test_frames_arrive_in_order_at_a_steady_rate(tmp_path: Path) -> None:
 def test_background_is_blurred_in_the_call(testdata: Path, tmp_path: Path) -> None:
     clip = testdata / "videos" / "talking_head_bookshelf.mp4"
     with LiveStream(clip, size=(640, 360)) as stream:
-        process, url, _ = start_with_vcam(stream.url, tmp_path)
-        try:
-            frames = read_for(url, 3.0)
-        finally:
-            status, stderr = stop(process)
-    assert status == 0, stderr
+        frames, _ = call_frames(stream.url, tmp_path, 3.0)
     assert len(frames) >= 30 and frames[0].shape == (360, 640, 3)
     reference = cv2.resize(cv2.VideoCapture(str(clip)).read()[1], (640, 360))
     top = slice(0, 90)  # the bookshelf above the speaker's head
@@ -104,12 +105,7 @@ def test_odd_width_is_padded_to_even_and_a_still_keeps_being_sent(testdata: Path
     image = cv2.imread(str(testdata / "images" / "cihp_two_women_graduation.jpg"))[:400, :321]
     still = tmp_path / "odd.png"
     cv2.imwrite(str(still), image)
-    process, url, log = start_with_vcam(str(still), tmp_path)
-    try:
-        frames = read_for(url, 2.0)
-    finally:
-        status, stderr = stop(process)
-    assert status == 0, stderr
+    frames, log = call_frames(str(still), tmp_path, 2.0)
     assert len(frames) >= 20 and frames[0].shape == (400, 322, 3)
     assert len(np.loadtxt(log)) >= 20
 
