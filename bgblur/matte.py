@@ -204,10 +204,11 @@ class MatteMaker:
         return max(1, round(width * scale)), max(1, round(height * scale))
 
     def __call__(self, probability: np.ndarray, image: np.ndarray | None = None) -> np.ndarray:
-        """Alpha matte (float32 0..1, the probability's size) for one frame; ``image`` is the BGR frame."""
-        height, width = probability.shape[:2]
+        """Alpha matte (float32 0..1) for one frame at the size of ``image`` (the BGR frame), or of the probability
+        map without one. The map covers the whole frame at any resolution (see :class:`bgblur.segmenters.Segmenter`)."""
+        height, width = (image if image is not None else probability).shape[:2]
         work = self._work_shape(height, width)
-        # The probability is already a smooth upsampling of the model's output: linear is enough (and fast).
+        # The model's output is smooth (and often near the working size already): linear is enough, and fast.
         # float32 whatever comes in: compositing (cv2.blendLinear) takes float32 weights only.
         small = cv2.resize(probability.astype(np.float32, copy=False), work, interpolation=cv2.INTER_LINEAR)
         flush_denormals(small)

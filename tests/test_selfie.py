@@ -11,6 +11,7 @@ import pytest
 from bgblur.segmenters import create_segmenter
 
 IOU_FLOOR = {"selfie": 0.62, "selfie-landscape": 0.62}
+OUTPUT_SHAPE = {"selfie": (256, 256), "selfie-landscape": (144, 256)}
 
 
 def iou(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -27,8 +28,10 @@ def test_mean_iou_on_people(name: str, testdata: Path) -> None:
             continue
         image = cv2.imread(str(image_path))
         truth = cv2.imread(str(testdata / "masks" / f"{image_path.stem}.png"), cv2.IMREAD_GRAYSCALE) > 127
-        matte = segmenter.segment(image)
-        assert matte.shape == image.shape[:2] and matte.dtype == np.float32
+        probability = segmenter.segment(image)  # the model's own output size, covering the whole picture
+        assert probability.shape == OUTPUT_SHAPE[name] and probability.dtype == np.float32
+        assert probability.min() >= 0 and probability.max() <= 1
+        matte = cv2.resize(probability, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
         scores[image_path.stem] = iou(matte > 0.5, truth)
     assert len(scores) == 7
     mean = float(np.mean(list(scores.values())))

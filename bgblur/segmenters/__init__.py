@@ -25,7 +25,10 @@ DEFAULT_MODEL = "selfie"
 
 
 class Segmenter(Protocol):
-    """Finds the person: per-pixel person probability, 1.0 = person, 0.0 = background."""
+    """Finds the person: person probability over the whole image, 1.0 = person, 0.0 = background.
+
+    ``segment`` returns a float32 map covering the image at any resolution (a single-pass model gives its own
+    output size); the matte step scales it to the frame."""
 
     name: str
     default_threshold: float  # where the matte's soft ramp is centred unless --threshold says otherwise

@@ -24,6 +24,7 @@ import numpy as np
 
 from bgblur.errors import BgblurError
 from bgblur.segmenters.dnn import check_model_file, opencv_reason, read_net
+from bgblur.segmenters.fast_head import split_head
 
 OUTPUT_KINDS = ("softmax", "sigmoid", "probability")
 CARD_KEYS = (
@@ -160,7 +161,9 @@ class SinglePassSegmenter:
         self._mean = np.array(card.mean, np.float32).reshape(1, 3, 1, 1)
         self._inv_std = (1.0 / np.array(card.std, np.float32)).reshape(1, 3, 1, 1)
         self._plain = card.mean == (0.0, 0.0, 0.0) and card.std == (1.0, 1.0, 1.0)
+        self._head = None
         self._check_output()
+        self._head = split_head(self._net, self._output_name, self._blob(_probe_picture(card.input_size)))
 
     def _misfit(self, keys: str, problem: str) -> BgblurError:
         """The error for a model that does not fit its card: names the model, the card and the key to check."""
@@ -191,15 +194,21 @@ class SinglePassSegmenter:
                 'logits need "softmax" (several classes) or "sigmoid" (one channel)',
             )
 
-    def _forward(self, image: np.ndarray) -> np.ndarray:
+    def _blob(self, image: np.ndarray) -> np.ndarray:
         card = self.card
         blob = cv2.dnn.blobFromImage(image, card.scale, card.input_size, swapRB=card.swap_rb)
         if not self._plain:
             blob = (blob - self._mean) * self._inv_std
         if card.layout == "nhwc":
             blob = np.ascontiguousarray(blob.transpose(0, 2, 3, 1))
-        self._net.setInput(blob)
+        return blob
+
+    def _forward(self, image: np.ndarray) -> np.ndarray:
+        card = self.card
+        self._net.setInput(self._blob(image))
         try:
+            if self._head is not None:
+                return self._head(self._net.forward(self._head.input_name))
             return self._net.forward(self._output_name) if self._output_name else self._net.forward()
         except cv2.error as exc:
             w, h = card.input_size
@@ -247,7 +256,12 @@ class SinglePassSegmenter:
             raise self._misfit("'person_class'", f"person_class is {card.person_class}, but the {read_as}")
 
     def segment(self, image: np.ndarray) -> np.ndarray:
-        """Person probability for every pixel of ``image`` (float32, 0..1, the image's height and width)."""
-        prob = self._person_channel(self._forward(image))
-        h, w = image.shape[:2]
-        return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
+        """Person probability over the whole of ``image`` (float32, 0..1) at the model's output resolution: the
+        matte step scales it to its working size once, so it is not first blown up to the frame's size here."""
+        return self._person_channel(self._forward(image))
+
+
+def _probe_picture(size: tuple[int, int]) -> np.ndarray:
+    """A fixed random picture with detail everywhere, for checking a faster path against OpenCV's own answer."""
+    width, height = size
+    return np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
