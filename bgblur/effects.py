@@ -99,7 +99,8 @@ def halo_free_blur(
     :func:`background_weight`), so the person's colours do not bleed into the blurred room around them.
 
     The frame is multiplied by the weight at full resolution *before* it is shrunk, so a reduced-size pixel
-    straddling the person's edge carries only the room's share of its colour.
+    straddling the person's edge carries only the room's share of its colour. Where the matte is 255 with no room
+    near, the room is hidden behind the person and its value there is left unspecified.
     """
     scratch = {} if _scratch is None else _scratch
     h, w = image.shape[:2]
@@ -124,8 +125,14 @@ def halo_free_blur(
         cv2.cvtColor(small, cv2.COLOR_BGRA2BGR), cv2.cvtColor(norm, cv2.COLOR_GRAY2BGR), scale=255, dtype=cv2.CV_8U
     )
     if no_room.any():
-        plain = cv2.GaussianBlur(shrink(image, size), (k, k), 0)
-        np.copyto(room, plain, where=no_room[..., None])
+        # Only where the room shows through (the matte below 255, or next to such a pixel: the room is upsampled)
+        # does it need a value; deep inside the person it is hidden and the plain blur can be skipped.
+        _, partial = cv2.threshold(a8, 254, 255, cv2.THRESH_BINARY_INV)  # 255 where the room shows at all
+        shows = cv2.dilate(shrink(partial, size), np.ones((3, 3), np.uint8)) > 0  # any such pixel survives shrinking
+        needed = no_room & shows
+        if needed.any():
+            plain = cv2.GaussianBlur(shrink(image, size), (k, k), 0)
+            cv2.copyTo(plain, needed.view(np.uint8), room)
     return cv2.resize(room, (w, h), interpolation=cv2.INTER_LINEAR) if scale > 1 else room
 
 

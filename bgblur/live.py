@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from bgblur.effects import alpha_to_u8
 from bgblur.flow import MatteWarper, flow_image
 from bgblur.sources import Frame
 from bgblur.writer import ThreadedWriter
@@ -120,7 +119,7 @@ class InferenceWorker:
                 start = time.perf_counter()
                 probability = self.segmenter.segment(frame.image)
                 segmented = time.perf_counter()
-                alpha = alpha_to_u8(self.matte_maker(probability, frame.image))
+                alpha = self.matte_maker(probability, frame.image)
                 matte = Matte(alpha, frame.index, frame.timestamp, flow_image(frame.image))
                 done = time.perf_counter()
             except BaseException as exc:  # handed to the main thread, which reports it

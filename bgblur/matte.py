@@ -1,4 +1,4 @@
-"""From the model's person probability to the alpha matte used for compositing (1.0 = person).
+"""From the model's person probability to the alpha matte used for compositing (uint8, 255 = person).
 
 Per frame, at a reduced working resolution (the model's own output is coarse, so nothing is lost):
 
@@ -9,6 +9,8 @@ Per frame, at a reduced working resolution (the model's own output is coarse, so
 3. edge refinement: a fast guided filter with the frame as guide, so the coarse matte snaps to real edges;
    its coefficients are upsampled and applied to the full-resolution frame;
 4. a soft ramp around the threshold instead of a hard cut: an unsure pixel is partly blurred, not shown sharp.
+
+Only the last step touches the full-size frame, and it writes 8-bit weights straight away (what compositing uses).
 """
 
 from __future__ import annotations
@@ -89,19 +91,14 @@ class TemporalSmoother:
         self._extra.clear()
 
 
-def fast_guided_filter(
-    guide: np.ndarray,
-    source: np.ndarray,
-    radius: int,
-    eps: float,
-    full_guide: np.ndarray | None = None,
-    smoother: TemporalSmoother | None = None,
-    scratch: np.ndarray | None = None,
-) -> np.ndarray:
-    """Guided filter (He et al.) of ``source`` by the grey ``guide`` (both float32 0..1, same size), box filters only.
+def guided_coefficients(
+    guide: np.ndarray, source: np.ndarray, radius: int, eps: float, smoother: TemporalSmoother | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Guided filter (He et al.) of ``source`` by the grey ``guide`` (both float32 0..1, same size), box filters
+    only: the per-pixel linear coefficients ``a, b`` with ``filtered = a * guide + b``.
 
-    If ``full_guide`` (a larger grey picture of the same scene) is given, the linear coefficients are upsampled
-    and applied to it — the "fast guided filter": edges come from the full-resolution frame.
+    Applying them to a larger picture of the same scene (upsampled) is the "fast guided filter": the edges then
+    come from the full-resolution frame.
     """
     size = (2 * radius + 1, 2 * radius + 1)
 
@@ -118,17 +115,7 @@ def fast_guided_filter(
     if smoother is not None:
         # The coefficients amplify the guide's noise: steady them with the matte's own temporal weights.
         mean_a, mean_b = smoother.follow("a", mean_a), smoother.follow("b", mean_b)
-    for coefficient in (mean_a, mean_b):
-        flush_denormals(coefficient)
-    if full_guide is None:
-        return mean_a * guide + mean_b
-    h, w = full_guide.shape[:2]
-    mean_a = cv2.resize(mean_a, (w, h), interpolation=cv2.INTER_LINEAR)
-    mean_b = cv2.resize(mean_b, (w, h), dst=scratch, interpolation=cv2.INTER_LINEAR)
-    # In place: this runs on every full-resolution frame.
-    cv2.multiply(mean_a, full_guide, dst=mean_a)
-    cv2.add(mean_a, mean_b, dst=mean_a)
-    return mean_a
+    return flush_denormals(mean_a), flush_denormals(mean_b)
 
 
 def keep_regions(
@@ -194,7 +181,7 @@ class MatteMaker:
         self.eps = eps
         self.smoother = TemporalSmoother() if temporal else None
         self.presence = presence
-        self._full = np.empty((0, 0, 0), np.float32)
+        self._scratch = np.empty((2, 0, 0), np.float32)  # full-size float planes for :meth:`_apply`
         # alpha = clip(p * gain + offset, 0, 1), done in place.
         self._gain = np.float32(1.0 / self.softness)
         self._offset = np.float32(0.5 - threshold / self.softness)
@@ -204,24 +191,19 @@ class MatteMaker:
         return max(1, round(width * scale)), max(1, round(height * scale))
 
     def __call__(self, probability: np.ndarray, image: np.ndarray | None = None) -> np.ndarray:
-        """Alpha matte (float32 0..1) for one frame at the size of ``image`` (the BGR frame), or of the probability
-        map without one. The map covers the whole frame at any resolution (see :class:`bgblur.segmenters.Segmenter`)."""
+        """Alpha matte for one frame: uint8, 255 = person, at the size of ``image`` (the BGR frame), or of the
+        probability map without one. The map covers the whole frame at any resolution (see
+        :class:`bgblur.segmenters.Segmenter`)."""
         height, width = (image if image is not None else probability).shape[:2]
         work = self._work_shape(height, width)
         # The model's output is smooth (and often near the working size already): linear is enough, and fast.
-        # float32 whatever comes in: compositing (cv2.blendLinear) takes float32 weights only.
         small = cv2.resize(probability.astype(np.float32, copy=False), work, interpolation=cv2.INTER_LINEAR)
         flush_denormals(small)
-        full_guide = guide = None
+        grey = guide = None
         if image is not None and (self.refine or self.smoother is not None):
             grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
             # Area-averaged in uint8 (much cheaper than in float), then scaled to 0..1.
             guide = cv2.resize(grey, work, interpolation=cv2.INTER_AREA).astype(np.float32) * np.float32(1 / 255)
-            if self.refine:
-                if self._full.shape != (2, height, width):
-                    self._full = np.empty((2, height, width), np.float32)  # reused: guide and a scratch plane
-                full_guide = self._full[0]
-                cv2.multiply(grey, 1 / 255, dst=full_guide, dtype=cv2.CV_32F)
         if self.smoother is not None:
             small = self.smoother(small, guide)
         keep = keep_regions(small > self.threshold, self.people, self.min_area, self.presence, image)
@@ -229,13 +211,31 @@ class MatteMaker:
             # Widen the kept regions a little so their soft edges survive.
             keep = cv2.dilate(keep, np.ones((5, 5), np.uint8))
             small = small * keep
-        if full_guide is not None:
-            alpha = fast_guided_filter(guide, small, self.radius, self.eps, full_guide, self.smoother, self._full[1])
-        else:
-            alpha = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
-        alpha *= self._gain
-        alpha += self._offset
-        return np.clip(alpha, 0.0, 1.0, out=alpha)
+        if self.refine and guide is not None:
+            a, b = guided_coefficients(guide, small, self.radius, self.eps, self.smoother)
+            return self._apply(b, (width, height), a, grey)
+        return self._apply(small, (width, height))
+
+    def _apply(
+        self, b: np.ndarray, size: tuple[int, int], a: np.ndarray | None = None, grey: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``ramp(a * grey / 255 + b)`` at full size as 8-bit weights, ``a`` and ``b`` given at working size.
+
+        The ramp (``gain * x + offset``) and the 0..255 scale are folded into ``a`` and ``b`` while they are
+        small, so the full-size work is two upsamplings, a multiply and a saturating add — no float clip or
+        conversion pass over the frame.
+        """
+        width, height = size
+        if self._scratch.shape != (2, height, width):
+            self._scratch = np.empty((2, height, width), np.float32)  # reused: fresh 3.7 MB planes cost page faults
+        a_full, b_full = self._scratch
+        b = b * (255 * self._gain) + np.float32(255 * self._offset)
+        cv2.resize(b, size, dst=b_full, interpolation=cv2.INTER_LINEAR)
+        if a is None or grey is None:
+            return cv2.add(b_full, 0.0, dtype=cv2.CV_8U)  # rounds and saturates to 0..255
+        cv2.resize(a * self._gain, size, dst=a_full, interpolation=cv2.INTER_LINEAR)  # × grey (0..255) = 255 × a·guide
+        cv2.multiply(a_full, grey, dst=a_full, dtype=cv2.CV_32F)
+        return cv2.add(a_full, b_full, dtype=cv2.CV_8U)  # a new array: callers may keep it (the live loop does)
 
     def reset(self) -> None:
         """Forget anything carried between frames (a new scene or source)."""

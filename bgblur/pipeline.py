@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from bgblur.effects import alpha_to_u8
 from bgblur.matte import MatteMaker
 from bgblur.prefetch import PrefetchSource
 from bgblur.segmenters import Segmenter
@@ -232,7 +231,7 @@ class Pipeline:
         if self.matte_output is not None:
             # A frame without a matte (outside --start/--end-frame) gets an empty one: the matte video keeps
             # every frame.
-            matte8 = alpha_to_u8(alpha) if alpha is not None else np.zeros(result.shape[:2], np.uint8)
+            matte8 = alpha if alpha is not None else np.zeros(result.shape[:2], np.uint8)
             if self.controls.mirror:
                 matte8 = cv2.flip(matte8, 1)
         for _ in range(repeat):

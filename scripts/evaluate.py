@@ -140,9 +140,9 @@ class Evaluator:
         start = time.perf_counter()
         probability = self.segmenter.segment(image)
         mid = time.perf_counter()
-        alpha = self.matte_maker(probability, image)
+        alpha8 = self.matte_maker(probability, image)
         end = time.perf_counter()
-        return alpha, (mid - start) * 1000, (end - mid) * 1000
+        return alpha8.astype(np.float32) / 255, (mid - start) * 1000, (end - mid) * 1000  # metrics work on 0..1
 
     def image(self, image_path: Path, mask_path: Path) -> Score:
         image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)

@@ -96,8 +96,8 @@ def test_threshold_splits_person_from_background(segmenter: MaskRCNNSegmenter) -
     masks[0, 0, :, :7] = 0.1
     masks[0, 0, :, 8:] = 0.6
     alpha = MatteMaker(0.3)(segmenter.matte_from(segmenter.detections_from(boxes, masks, (W, H)), (W, H)))
-    assert alpha[:, :80].max() == 0.0  # probability 0.1 < 0.3: background
-    assert alpha[:, 120:].min() == 1.0  # probability 0.6 > 0.3: person
+    assert alpha[:, :80].max() == 0  # probability 0.1 < 0.3: background
+    assert alpha[:, 120:].min() == 255  # probability 0.6 > 0.3: person
 
 
 def test_paste_mask_ignores_boxes_fully_outside() -> None:

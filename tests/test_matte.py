@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from bgblur.matte import MatteMaker, TemporalSmoother, fast_guided_filter, keep_regions
+from bgblur.matte import MatteMaker, TemporalSmoother, guided_coefficients, keep_regions
 
 H, W = 240, 320
 
@@ -25,12 +25,18 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return float((a & b).sum() / (a | b).sum())
 
 
+def _unit(alpha: np.ndarray) -> np.ndarray:
+    """An 8-bit matte (255 = person) as 0..1."""
+    assert alpha.dtype == np.uint8
+    return alpha.astype(np.float32) / 255
+
+
 def test_refinement_snaps_a_blurry_matte_to_the_real_edge() -> None:
     image, truth = _textured_figure(110)
     # What an upsampled low-resolution model gives: the right place, the edge smeared over ~20 px.
     coarse = cv2.GaussianBlur(truth.astype(np.float32), (0, 0), 6)
-    blurry = MatteMaker(0.5, refine=False, temporal=False)(coarse.copy(), image)
-    refined = MatteMaker(0.5, temporal=False)(coarse.copy(), image)
+    blurry = _unit(MatteMaker(0.5, refine=False, temporal=False)(coarse.copy(), image))
+    refined = _unit(MatteMaker(0.5, temporal=False)(coarse.copy(), image))
     edge_band = cv2.dilate(truth, np.ones((21, 21), np.uint8)) - cv2.erode(truth, np.ones((21, 21), np.uint8))
     err_blurry = np.abs(blurry - truth)[edge_band > 0].mean()
     err_refined = np.abs(refined - truth)[edge_band > 0].mean()
@@ -44,15 +50,16 @@ def test_refinement_snaps_a_blurry_matte_to_the_real_edge() -> None:
 def test_refinement_halves_the_error_of_a_slightly_misplaced_matte() -> None:
     image, truth = _textured_figure(110)
     coarse = cv2.GaussianBlur(np.roll(truth, 3, axis=1).astype(np.float32), (0, 0), 4)  # 3 px off
-    blurry = MatteMaker(0.5, refine=False, temporal=False)(coarse.copy(), image)
-    refined = MatteMaker(0.5, temporal=False)(coarse.copy(), image)
+    blurry = _unit(MatteMaker(0.5, refine=False, temporal=False)(coarse.copy(), image))
+    refined = _unit(MatteMaker(0.5, temporal=False)(coarse.copy(), image))
     assert np.abs(refined - truth).mean() < 0.6 * np.abs(blurry - truth).mean()
 
 
 def test_guided_filter_keeps_a_flat_region_flat() -> None:
     guide = np.full((50, 60), 0.5, np.float32)
     source = np.full((50, 60), 0.7, np.float32)
-    np.testing.assert_allclose(fast_guided_filter(guide, source, 4, 1e-3), 0.7, atol=1e-4)
+    a, b = guided_coefficients(guide, source, 4, 1e-3)
+    np.testing.assert_allclose(a * guide + b, 0.7, atol=1e-4)
 
 
 def _noisy_sequence(frames: int, seed: int = 1) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
@@ -77,8 +84,8 @@ def test_temporal_smoothing_at_least_halves_flicker_on_a_still_noisy_sequence(re
     images, probs, _ = _noisy_sequence(40)
     plain = MatteMaker(0.5, refine=refine, temporal=False)
     smooth = MatteMaker(0.5, refine=refine)
-    raw = [plain(p.copy(), im) for p, im in zip(probs, images, strict=True)]
-    steady = [smooth(p.copy(), im) for p, im in zip(probs, images, strict=True)]
+    raw = [_unit(plain(p.copy(), im)) for p, im in zip(probs, images, strict=True)]
+    steady = [_unit(smooth(p.copy(), im)) for p, im in zip(probs, images, strict=True)]
     assert _flicker(steady) < 0.5 * _flicker(raw), (_flicker(raw), _flicker(steady))
 
 
@@ -89,7 +96,7 @@ def test_temporal_smoothing_follows_a_moving_square_without_lag() -> None:
     for step in range(12):
         image, truth = _textured_figure(40 + 15 * step, seed=step)  # 15 px per frame
         prob = cv2.GaussianBlur(truth.astype(np.float32), (0, 0), 2)
-        alpha = maker(prob, image)
+        alpha = _unit(maker(prob, image))
         worst = min(worst, _iou(alpha > 0.5, truth > 0))
         # Where the square was but no longer is, nothing stays sharp: the trail is blurred at once.
         if step:
@@ -112,7 +119,7 @@ def test_reset_forgets_the_previous_frame() -> None:
     maker(truth.astype(np.float32), image)
     maker.reset()
     empty = maker(np.zeros((H, W), np.float32), image)
-    assert empty.max() == 0.0
+    assert empty.max() == 0
 
 
 def test_people_main_keeps_the_largest_region_and_all_keeps_both() -> None:
@@ -126,7 +133,7 @@ def test_people_main_keeps_the_largest_region_and_all_keeps_both() -> None:
     assert every[50, 40] and every[50, 150] and not every[6, 191]
     prob = mask.astype(np.float32)
     alpha = MatteMaker(0.5, people="main", refine=False, temporal=False)(prob, None)
-    assert alpha[50, 40] == 1.0 and alpha[55, 150] == 0.0
+    assert alpha[50, 40] == 255 and alpha[55, 150] == 0
 
 
 def test_bad_people_value_is_refused() -> None:

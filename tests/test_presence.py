@@ -176,7 +176,7 @@ def test_main_person_is_the_largest_region_with_evidence() -> None:
     prob[20:220, 120:300] = 1.0  # a larger thing without one
     check = PresenceCheck("face", FakeDetector([Face(0.9, (30, 100, 60, 130))]))
     alpha = MatteMaker(0.5, people="main", refine=False, temporal=False, presence=check)(prob, IMAGE)
-    assert alpha[150, 45] == 1.0 and alpha[120, 200] == 0.0
+    assert alpha[150, 45] == 255 and alpha[120, 200] == 0
 
 
 def test_bad_presence_mode_is_refused() -> None:
