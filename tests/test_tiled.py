@@ -1,0 +1,81 @@
+"""Tiled second look (--tiles): geometry of the tiles, and what it changes on real photos with masks."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from bgblur.cli import build_parser, build_segmenter
+from bgblur.errors import UsageError
+from bgblur.segmenters import create_segmenter
+from bgblur.segmenters.tiled import TiledSegmenter, edge_weights, tile_offsets
+
+
+def test_tiles_cover_the_frame_with_half_a_tile_of_overlap() -> None:
+    for length, tile in [(1280, 720), (854, 480), (300, 200), (752, 500), (2000, 100)]:
+        offsets = tile_offsets(length, tile)
+        assert offsets[0] == 0 and offsets[-1] + tile == length
+        assert all(b - a <= tile / 2 for a, b in itertools.pairwise(offsets))
+    assert tile_offsets(500, 500) == [0]
+
+
+def test_blend_weights_vanish_only_at_inner_edges() -> None:
+    inner = edge_weights(100, first=False, last=False)
+    assert inner[0] < 0.02 and inner[-1] < 0.02 and inner[49] > 0.98
+    first = edge_weights(100, first=True, last=False)
+    assert first[0] == 1.0 and first[-1] < 0.02
+
+
+def _picture(testdata: Path, name: str) -> tuple[np.ndarray, np.ndarray]:
+    image = cv2.imread(str(testdata / "images" / f"{name}.jpg"))
+    truth = cv2.imread(str(testdata / "masks" / f"{name}.png"), cv2.IMREAD_GRAYSCALE) > 127
+    return image, truth
+
+
+def _person(probability: np.ndarray, image: np.ndarray) -> np.ndarray:
+    return cv2.resize(probability, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR) > 0.5
+
+
+def test_small_far_person_is_found(testdata: Path) -> None:
+    """The rollerblader is small in a 16:9 frame: squeezed whole into 256x256 the model merges her with the
+    graffiti behind her; the tiles see her at the frame's own proportions."""
+    image, truth = _picture(testdata, "davis_rollerblade_f010")
+    whole = create_segmenter("selfie")
+    tiled = TiledSegmenter(whole)
+
+    def iou(probability: np.ndarray) -> float:
+        person = _person(probability, image)
+        return float((person & truth).sum() / (person | truth).sum())
+
+    probability = tiled.segment(image)
+    assert probability.dtype == np.float32 and probability.min() >= 0 and probability.max() <= 1
+    assert probability.shape[1] / probability.shape[0] == pytest.approx(image.shape[1] / image.shape[0], rel=0.01)
+    assert iou(whole.segment(image)) < 0.3
+    assert iou(probability) > 0.65
+
+
+def test_never_more_person_than_the_whole_frame_view(testdata: Path) -> None:
+    """The tiled answer is the minimum of both views: a close-up object is not made more of a 'person'."""
+    image, _ = _picture(testdata, "noperson_coffee_cup")
+    whole = create_segmenter("selfie")
+    tiled = TiledSegmenter(whole).segment(image)
+    plain = cv2.resize(whole.segment(image), (tiled.shape[1], tiled.shape[0]), interpolation=cv2.INTER_LINEAR)
+    assert (tiled <= plain + 1e-6).all()
+
+
+def test_frame_of_the_models_shape_gets_one_pass(testdata: Path) -> None:
+    image, _ = _picture(testdata, "cihp_three_kids_at_table")  # 500x498: square like the selfie model
+    whole = create_segmenter("selfie")
+    np.testing.assert_array_equal(TiledSegmenter(whole).segment(image), whole.segment(image))
+
+
+def test_cli_wires_tiles_and_refuses_them_with_mask_rcnn(tmp_path: Path) -> None:
+    segmenter = build_segmenter(build_parser().parse_args(["--tiles"]))
+    assert isinstance(segmenter, TiledSegmenter) and segmenter.default_threshold == 0.5
+    assert not isinstance(build_segmenter(build_parser().parse_args([])), TiledSegmenter)
+    with pytest.raises(UsageError, match="--tiles"):
+        build_segmenter(build_parser().parse_args(["--tiles", "--mask-rcnn", str(tmp_path)]))
