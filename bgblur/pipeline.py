@@ -195,19 +195,33 @@ class Pipeline:
         self.times.add(stage, now - start)
         return now
 
-    def process(self, frame: Frame) -> tuple[np.ndarray, np.ndarray | None]:
-        """One frame through segmenter → matte → effect. Returns the output picture and the alpha matte used."""
-        start = time.perf_counter()
-        alpha = None
+    def _in_range(self, frame: Frame) -> bool:
         first, last = self.frame_range
-        if frame.index < first or (last is not None and frame.index > last):  # outside --start/--end-frame
+        return first <= frame.index and (last is None or frame.index <= last)  # --start/--end-frame
+
+    def segment(self, frame: Frame) -> np.ndarray | None:
+        """The model's person probability for ``frame``, or None for a frame outside the processed range."""
+        if not self._in_range(frame):
+            return None
+        start = time.perf_counter()
+        probability = self.segmenter.segment(frame.image)
+        self._timed("inference", start)
+        self.times.count("inference calls")
+        return probability
+
+    def process(self, frame: Frame, probability: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """One frame through segmenter → matte → effect (the model step skipped if ``probability`` is given, as
+        computed ahead by :meth:`segment`). Returns the output picture and the alpha matte used."""
+        alpha = None
+        if not self._in_range(frame):
             return frame.image, None
         if self.controls.privacy or self.matte_output is not None or self.controls.show_mask:
-            probability = self.segmenter.segment(frame.image)
-            start = self._timed("inference", start)
-            self.times.count("inference calls")
+            if probability is None:
+                probability = self.segment(frame)
+            start = time.perf_counter()
             alpha = self.matte_maker(probability, frame.image)
-            start = self._timed("matte", start)
+            self._timed("matte", start)
+        start = time.perf_counter()
         result = self.finish(frame, alpha)
         self._timed("composite", start)
         return result, alpha
@@ -246,6 +260,11 @@ class Pipeline:
             self.controls.handle_key(self.window.show(draw_status(shown, self.controls)))
             self._timed("display", start)
 
+    def _read_inline(self) -> tuple[Frame, None] | None:
+        """The next frame of a one-picture source, to be segmented in this thread."""
+        frame = self.source.read()
+        return None if frame is None else (frame, None)
+
     def run(self) -> None:
         """Run until the source ends or the user quits."""
         from tqdm import tqdm
@@ -266,23 +285,25 @@ class Pipeline:
             delay=0.5,
         )
         last: Frame | None = None
-        # Videos are decoded a few frames ahead in a thread (every frame, in order); a picture needs no thread.
-        source = PrefetchSource(self.source) if self.source.frame_count != 1 else self.source
+        # Videos are decoded and segmented a few frames ahead in a thread (every frame, in order), so the model
+        # works on the next frame while this one is composited; a picture needs no thread.
+        source = PrefetchSource(self.source, prepare=self.segment) if self.source.frame_count != 1 else None
         self.times.start()
         try:
             while not self.controls.stop:
                 start = time.perf_counter()
-                frame = source.read()
-                if frame is None:
+                item = source.read_prepared() if source is not None else self._read_inline()
+                if item is None:
                     break
+                frame, probability = item
                 self._timed("capture", start)
                 last = frame
-                self._emit(frame, *self.process(frame))
+                self._emit(frame, *self.process(frame, probability))
                 self.times.count("frames shown")
                 bar.update(1)
         finally:
             self.times.stop()
-            if isinstance(source, PrefetchSource):
+            if source is not None:
                 source.stop()
             bar.close()
         # A still picture stays on screen (and on the virtual camera, which repeats the last frame) until the

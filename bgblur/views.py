@@ -9,6 +9,7 @@ free of overlays.
 from __future__ import annotations
 
 import colorsys
+import threading
 import time
 from collections import deque
 from typing import TYPE_CHECKING
@@ -78,15 +79,28 @@ class DetectionRecorder:
     """Wraps a Mask R-CNN segmenter so every frame's detections (all classes) are kept for ``--visualize``;
     the matte it returns is the segmenter's own."""
 
+    KEEP = 16  # detections kept for frames not drawn yet (a file is segmented a few frames ahead)
+
     def __init__(self, segmenter: MaskRCNNSegmenter) -> None:
         self.segmenter = segmenter
         self.name = segmenter.name
         self.default_threshold = segmenter.default_threshold
-        self.detections: list[Detection] = []
+        self.detections: list[Detection] = []  # the newest
+        self._by_image: dict[int, list[Detection]] = {}
+        self._lock = threading.Lock()  # segment() may run in the decoder thread, detections_for() in the main one
 
     def segment(self, image: np.ndarray) -> np.ndarray:
-        self.detections = self.segmenter.detect(image)
-        return self.segmenter.matte_from(self.detections, (image.shape[1], image.shape[0]))
+        detections = self.segmenter.detect(image)
+        with self._lock:
+            self.detections = self._by_image[id(image)] = detections
+            while len(self._by_image) > self.KEEP:
+                del self._by_image[next(iter(self._by_image))]
+        return self.segmenter.matte_from(detections, (image.shape[1], image.shape[0]))
+
+    def detections_for(self, image: np.ndarray) -> list[Detection]:
+        """The detections made on ``image`` itself; for a live frame the model did not see, the newest ones."""
+        with self._lock:
+            return self._by_image.pop(id(image), self.detections)
 
 
 class Visualizer:
@@ -100,7 +114,7 @@ class Visualizer:
 
     def __call__(self, frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         if self.recorder is not None:
-            return draw_detections(frame, self.recorder.detections, self.colours, self.mask_threshold)
+            return draw_detections(frame, self.recorder.detections_for(frame), self.colours, self.mask_threshold)
         return draw_matte_overlay(frame, alpha)
 
 

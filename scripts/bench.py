@@ -288,32 +288,16 @@ def warm_up(segment: Callable[[np.ndarray], object], clip: Path) -> None:
     segment(clip_frames(clip, 1)[0])
 
 
-def run_bgblur_file(clip: Path, model: str, mrcnn: Path, detections: int, frames: int, overlapped: bool = False) -> Row:
-    """bgblur on the file; ``overlapped`` (an experiment, not what the CLI does) runs the live loop's --sync path on
-    the file: every frame still segmented in order and shown with its own matte, but frame i+1's inference runs
-    while frame i is composited."""
+def run_bgblur_file(clip: Path, model: str, mrcnn: Path, detections: int, frames: int) -> Row:
+    """bgblur on the file, as the CLI runs it: every frame, the model one frame ahead in the decoder thread."""
     segmenter, matte_maker, effect = bgblur_parts(model, mrcnn, detections)
     warm_up(segmenter.segment, clip)
     source = LimitedSource(VideoFileSource(clip), frames)
-    options = {}
-    if overlapped:
-        source.is_live = True  # the file is still read frame by frame: nothing can be dropped
-        options["sync"] = True
     sink = CountingSink()
-    pipeline = Pipeline(
-        source,
-        segmenter,
-        matte_maker,
-        effect,
-        output=sink,
-        progress=False,
-        **options,
-    )
+    pipeline = Pipeline(source, segmenter, matte_maker, effect, output=sink, progress=False)
     seconds, peak = timed_run(pipeline)
     source.close()
-    label = "bgblur overlapped (experiment)" if overlapped else "bgblur"
-    if model == "mask-rcnn":
-        label += f" (detections {detections})"
+    label = "bgblur" if model != "mask-rcnn" else f"bgblur (detections {detections})"
     return Row(model, label, sink.frames, seconds, pipeline.times, peak)
 
 
@@ -533,9 +517,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--fps", type=float, default=30.0, help="simulated camera rate (30)")
     p.add_argument("--seconds", type=float, default=8.0, help="length of each --live run (8)")
     p.add_argument("--sync", action="store_true", help="--live: also run bgblur --sync")
-    p.add_argument(
-        "--overlapped", action="store_true", help="file mode: also time the experimental overlapped loop (see code)"
-    )
     p.add_argument("--rounds", type=int, default=3, help="file mode: runs of each loop, alternating (3)")
     p.add_argument("--no-naive", action="store_true", help="skip the naive loop")
     p.add_argument("--composite", action="store_true", help="only the compositing micro-benchmark")
@@ -591,10 +572,7 @@ def main(argv: list[str] | None = None) -> int:
     spread = ("fps min", "fps max")
     for model in models:
         frames = args.mrcnn_frames if model == "mask-rcnn" else args.frames
-        ours = partial(run_bgblur_file, args.clip, model, mrcnn, args.detections, frames)
-        loops: list[Callable[[], Row]] = [ours]
-        if args.overlapped:
-            loops.append(partial(ours, overlapped=True))
+        loops: list[Callable[[], Row]] = [partial(run_bgblur_file, args.clip, model, mrcnn, args.detections, frames)]
         if not args.no_naive:
             loops.append(partial(run_naive_file, args.clip, model, mrcnn, frames))
         runs: list[list[Row]] = [[] for _ in loops]

@@ -68,3 +68,33 @@ def test_stopping_early_joins_the_reader_even_with_a_full_queue() -> None:
     assert source.read().index == 0
     source.close()
     assert threading.active_count() == before
+
+
+def test_prepare_runs_in_the_reader_thread_on_every_frame_in_order() -> None:
+    threads = set()
+
+    def prepare(frame: Frame) -> int:
+        threads.add(threading.current_thread().name)
+        return int(frame.image[0, 0, 0]) * 10
+
+    source = PrefetchSource(CountingSource(40), prepare=prepare)
+    pairs = []
+    while (item := source.read_prepared()) is not None:
+        pairs.append((item[0].index, item[1]))
+    source.close()
+    assert pairs == [(i, i * 10) for i in range(40)]
+    assert threads == {"bgblur-decoder"}  # not the caller's thread: the model works one frame ahead
+
+
+def test_an_error_in_prepare_is_raised_where_the_pipeline_reads() -> None:
+    def prepare(frame: Frame) -> None:
+        if frame.index == 3:
+            raise BgblurError("model setup is wrong")
+
+    source = PrefetchSource(CountingSource(10), prepare=prepare)
+    for _ in range(3):
+        assert source.read_prepared() is not None
+    with pytest.raises(BgblurError, match="model setup"):
+        source.read_prepared()
+    assert source.read_prepared() is None
+    source.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import cv2
@@ -126,3 +127,53 @@ def test_controls_keys() -> None:
     for key in (ord("a"), ord("d"), ord("b")):
         alone.handle_key(key)
     assert alone.choice == 0
+
+
+def test_visualize_on_a_video_draws_each_frame_with_its_own_detections(
+    testdata: Path, mrcnn_dir: Path, tmp_path: Path
+) -> None:
+    """A file is segmented a few frames ahead of the drawing: each frame must still get its own detections."""
+    from bgblur.matte import MatteMaker
+    from bgblur.pipeline import Pipeline
+    from bgblur.sources import VideoFileSource
+    from bgblur.views import DetectionRecorder, Visualizer
+
+    clip = tmp_path / "four.mp4"
+    names = ["davis_breakdance_flare_f010", "davis_rollerblade_f010", "cihp_two_men_at_computer", "noperson_coffee_cup"]
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
+    for name in names:
+        writer.write(cv2.resize(cv2.imread(str(testdata / "images" / f"{name}.jpg")), (320, 240)))
+    writer.release()
+    capture = cv2.VideoCapture(str(clip))
+    frames = [capture.read()[1] for _ in names]
+    capture.release()
+
+    class Collect:
+        def __init__(self) -> None:
+            self.pictures: list[np.ndarray] = []
+
+        def write(self, image: np.ndarray) -> None:
+            self.pictures.append(image.copy())
+
+        def close(self) -> None:
+            pass
+
+    class SlowMatte(MatteMaker):
+        """Gives the model thread time to finish the next frame before this one is drawn (the race to catch)."""
+
+        def __call__(self, probability: np.ndarray, image: np.ndarray | None = None) -> np.ndarray:
+            time.sleep(1.5)
+            return super().__call__(probability, image)
+
+    recorder = DetectionRecorder(MaskRCNNSegmenter(mrcnn_dir))
+    sink = Collect()
+    source = VideoFileSource(clip)
+    Pipeline(source, recorder, SlowMatte(0.3), Visualizer(recorder, 0.3), output=sink, progress=False).run()
+    source.close()
+
+    reference = MaskRCNNSegmenter(mrcnn_dir)
+    expected = [draw_detections(f, reference.detect(f), reference.colors, mask_threshold=0.3) for f in frames]
+    assert len(sink.pictures) == len(frames)
+    assert len({e.tobytes() for e in expected}) == len(frames)  # the frames' drawings differ: the check can fail
+    for picture, wanted in zip(sink.pictures, expected, strict=True):
+        assert np.array_equal(picture, wanted)
