@@ -155,6 +155,31 @@ def draw_status(image: np.ndarray, controls: Controls) -> np.ndarray:
     return shown
 
 
+class TimedSource(Source):
+    """Another file source whose reads are timed as the "capture" stage, in whichever thread reads it."""
+
+    def __init__(self, inner: Source, times: StageTimes) -> None:
+        self.inner = inner
+        self.times = times
+        self.is_live, self.description, self.fps, self.size, self.frame_count = (
+            inner.is_live,
+            inner.description,
+            inner.fps,
+            inner.size,
+            inner.frame_count,
+        )
+
+    def read(self) -> Frame | None:
+        start = time.perf_counter()
+        frame = self.inner.read()
+        if frame is not None:
+            self.times.add("capture", time.perf_counter() - start)
+        return frame
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 class Pipeline:
     """Pulls frames from ``source`` and hands each finished frame (and its matte) to the sinks."""
 
@@ -260,10 +285,10 @@ class Pipeline:
             self.controls.handle_key(self.window.show(draw_status(shown, self.controls)))
             self._timed("display", start)
 
-    def _read_inline(self) -> tuple[Frame, None] | None:
-        """The next frame of a one-picture source, to be segmented in this thread."""
-        frame = self.source.read()
-        return None if frame is None else (frame, None)
+    def _read_inline(self, reader: Source) -> tuple[Frame, np.ndarray | None] | None:
+        """The next frame of a one-picture source, segmented in this thread."""
+        frame = reader.read()
+        return None if frame is None else (frame, self.segment(frame))
 
     def run(self) -> None:
         """Run until the source ends or the user quits."""
@@ -285,18 +310,18 @@ class Pipeline:
             delay=0.5,
         )
         last: Frame | None = None
+        probability: np.ndarray | None = None
         # Videos are decoded and segmented a few frames ahead in a thread (every frame, in order), so the model
         # works on the next frame while this one is composited; a picture needs no thread.
-        source = PrefetchSource(self.source, prepare=self.segment) if self.source.frame_count != 1 else None
+        reader = TimedSource(self.source, self.times)
+        source = PrefetchSource(reader, prepare=self.segment) if self.source.frame_count != 1 else None
         self.times.start()
         try:
             while not self.controls.stop:
-                start = time.perf_counter()
-                item = source.read_prepared() if source is not None else self._read_inline()
+                item = source.read_prepared() if source is not None else self._read_inline(reader)
                 if item is None:
                     break
                 frame, probability = item
-                self._timed("capture", start)
                 last = frame
                 self._emit(frame, *self.process(frame, probability))
                 self.times.count("frames shown")
@@ -311,7 +336,8 @@ class Pipeline:
         still = last is not None and not self.source.is_live and self.source.frame_count == 1
         while still and (self.window is not None or self.hold_still) and not self.controls.stop:
             if self.window is not None:
-                result, alpha = self.process(last)
+                # The picture does not change: the model's answer for it is kept, keys redo only matte and effect.
+                result, alpha = self.process(last, probability)
                 shown = window_view(result, alpha, self.controls, self.fps_meter)
                 self.controls.handle_key(self.window.show(draw_status(shown, self.controls)))
             time.sleep(0.03)

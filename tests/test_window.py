@@ -5,6 +5,7 @@ The camera is a real clip served live by ffmpeg on 127.0.0.1 (there is no /dev/v
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -152,6 +153,22 @@ def test_mirror_and_help_keys_on_a_still_picture(xdisplay: str, testdata: Path) 
         assert np.nonzero(changed)[0].max() > 400
         h.send_key(wid, "q", xdisplay)
         assert exits_within(app, 2.0) == 0, app.stderr.read()
+    finally:
+        h.stop_process(app)
+
+
+def test_a_still_picture_on_screen_runs_the_model_once(xdisplay: str, testdata: Path) -> None:
+    """The window redraws a still picture for keys, but its matte is the model's first answer, not 30 a second."""
+    app = launch(xdisplay, "--source", testdata / "images" / "cihp_two_men_at_computer.jpg", "--stats")
+    try:
+        wid = h.find_window("^bgblur$", xdisplay, timeout=20, proc=app)
+        time.sleep(1.5)  # ~50 redraws
+        h.send_key(wid, "p", xdisplay)  # privacy off and on again: matte and effect redone, the model not
+        h.send_key(wid, "p", xdisplay)
+        h.send_key(wid, "q", xdisplay)
+        assert exits_within(app, 2.0) == 0
+        stats = app.stderr.read()
+        assert re.search(r"^inference calls: 1 ", stats, re.MULTILINE), stats
     finally:
         h.stop_process(app)
 
