@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 import cv2
 import numpy as np
 
-from bgblur.effects import BlurBackground, ReplaceBackground
+from bgblur.effects import BlurBackground, ReplaceBackground, alpha_to_u8, composite, shrink
 from bgblur.errors import BgblurError, UsageError
 from bgblur.sources import IMAGE_SUFFIXES
 
@@ -209,26 +209,35 @@ def _small_size(size: tuple[int, int], factor: int) -> tuple[int, int]:
 
 
 def apply_light_wrap(
-    frame: np.ndarray, background: np.ndarray, alpha: np.ndarray, strength: float, radius: int = 24
+    frame: np.ndarray,
+    background: np.ndarray,
+    alpha: np.ndarray,
+    strength: float,
+    radius: int = 24,
+    *,
+    _scratch: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """A touch of the new background's light on the person's edge, so they sit in it rather than on it.
 
     Just inside the edge the person is blended towards a blur of the background, by ``strength`` at most,
-    fading to nothing ``radius`` px inside. Done at quarter size: light has no fine detail.
+    fading to nothing ``radius`` px inside. Blurs at quarter size (light has no fine detail), weights in 8-bit.
     """
+    scratch = {} if _scratch is None else _scratch
     size = (frame.shape[1], frame.shape[0])
     small = _small_size(size, 4)
     k = max(3, (radius // 4) | 1)
-    soft_alpha = cv2.GaussianBlur(cv2.resize(alpha, small, interpolation=cv2.INTER_AREA), (k, k), 0)
-    light = cv2.GaussianBlur(cv2.resize(background, small, interpolation=cv2.INTER_AREA), (k, k), 0)
-    # Person pixels (alpha) near background (1 - soft_alpha) take the light; 2x so the edge itself gets `strength`.
-    weight = cv2.resize(soft_alpha, size, interpolation=cv2.INTER_LINEAR)
-    np.subtract(1.0, weight, out=weight)
-    weight *= alpha
-    weight *= np.float32(2.0 * strength)
-    np.clip(weight, 0.0, strength, out=weight)
-    light = cv2.resize(light, size, interpolation=cv2.INTER_LINEAR)
-    return cv2.blendLinear(frame, light, 1.0 - weight, weight)
+    a8 = alpha_to_u8(alpha)
+    soft = cv2.GaussianBlur(shrink(a8, small), (k, k), 0)
+    light = cv2.GaussianBlur(shrink(background, small), (k, k), 0)
+    # Person pixels (alpha) near background (1 - soft alpha) take the light; 2x so the edge itself gets `strength`.
+    outside = cv2.resize(soft, size, scratch.get("outside"), interpolation=cv2.INTER_LINEAR)
+    cv2.bitwise_not(outside, outside)
+    weight = cv2.multiply(a8, outside, scratch.get("wrap_weight"), scale=2.0 * strength / 255)
+    cv2.min(weight, np.full_like(weight, round(255 * strength)), weight)
+    light = cv2.resize(light, size, scratch.get("light"), interpolation=cv2.INTER_LINEAR)
+    if _scratch is not None:
+        scratch.update(outside=outside, wrap_weight=weight, light=light)
+    return composite(light, frame, weight, _scratch=scratch)
 
 
 class EffectSwitch:
