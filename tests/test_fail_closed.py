@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from util import MemorySink
 
 from bgblur.effects import BlurBackground, blur
 from bgblur.matte import MatteMaker
@@ -32,14 +33,6 @@ class FlakyModel:
         if self.calls - 1 in self.failing:
             raise RuntimeError("out of memory in the model")
         return self.model.segment(image)
-
-
-class MemorySink:
-    def __init__(self) -> None:
-        self.images: list[np.ndarray] = []
-
-    def write(self, image: np.ndarray) -> None:
-        self.images.append(image.copy())
 
 
 def whole_blur_error(output: np.ndarray, frame: np.ndarray) -> float:

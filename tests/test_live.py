@@ -15,7 +15,7 @@ import cv2
 import harness as h
 import numpy as np
 import pytest
-from util import bgblur_env, read_video, run_bgblur
+from util import MemorySink, bgblur_env, read_video, run_bgblur
 
 from bgblur.effects import BlurBackground
 from bgblur.flow import MatteWarper, flow_image
@@ -74,19 +74,6 @@ def band_matte(shape: tuple[int, int], tag: int) -> np.ndarray:
 
 def band_position(tag: int) -> int:
     return (tag * 3) % (SIZE[0] - 4)
-
-
-class MemorySink:
-    """Keeps what a pipeline writes, in order."""
-
-    def __init__(self) -> None:
-        self.images: list[np.ndarray] = []
-
-    def write(self, image: np.ndarray) -> None:
-        self.images.append(image.copy())
-
-    def close(self) -> None:
-        pass
 
 
 def test_worker_runs_one_inference_at_a_time_on_the_newest_frame() -> None:

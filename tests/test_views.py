@@ -7,7 +7,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from util import run_bgblur
+from util import MemorySink, run_bgblur
 
 from bgblur.pipeline import Controls
 from bgblur.segmenters.maskrcnn import Detection, MaskRCNNSegmenter
@@ -148,16 +148,6 @@ def test_visualize_on_a_video_draws_each_frame_with_its_own_detections(
     frames = [capture.read()[1] for _ in names]
     capture.release()
 
-    class Collect:
-        def __init__(self) -> None:
-            self.pictures: list[np.ndarray] = []
-
-        def write(self, image: np.ndarray) -> None:
-            self.pictures.append(image.copy())
-
-        def close(self) -> None:
-            pass
-
     class SlowMatte(MatteMaker):
         """Gives the model thread time to finish the next frame before this one is drawn (the race to catch)."""
 
@@ -166,14 +156,14 @@ def test_visualize_on_a_video_draws_each_frame_with_its_own_detections(
             return super().__call__(probability, image)
 
     recorder = DetectionRecorder(MaskRCNNSegmenter(mrcnn_dir))
-    sink = Collect()
+    sink = MemorySink()
     source = VideoFileSource(clip)
     Pipeline(source, recorder, SlowMatte(0.3), Visualizer(recorder, 0.3), output=sink, progress=False).run()
     source.close()
 
     reference = MaskRCNNSegmenter(mrcnn_dir)
     expected = [draw_detections(f, reference.detect(f), reference.colors, mask_threshold=0.3) for f in frames]
-    assert len(sink.pictures) == len(frames)
+    assert len(sink.images) == len(frames)
     assert len({e.tobytes() for e in expected}) == len(frames)  # the frames' drawings differ: the check can fail
-    for picture, wanted in zip(sink.pictures, expected, strict=True):
+    for picture, wanted in zip(sink.images, expected, strict=True):
         assert np.array_equal(picture, wanted)

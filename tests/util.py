@@ -83,3 +83,16 @@ def assert_blurred_everywhere(image: np.ndarray, output: np.ndarray) -> None:
         for x in range(0, w - w // 4 + 1, w // 4):
             tile_in, tile_out = image[y : y + h // 4, x : x + w // 4], output[y : y + h // 4, x : x + w // 4]
             assert sharpness(tile_out) <= 0.3 * sharpness(tile_in) + 1.0, (x, y)
+
+
+class MemorySink:
+    """An output that keeps what a pipeline writes, in order, in memory."""
+
+    def __init__(self) -> None:
+        self.images: list[np.ndarray] = []
+
+    def write(self, image: np.ndarray) -> None:
+        self.images.append(image.copy())
+
+    def close(self) -> None:
+        pass
