@@ -98,8 +98,10 @@ def halo_free_blur(
     """Blur of the background only: a normalised convolution with the room's weight (see
     :func:`background_weight`), so the person's colours do not bleed into the blurred room around them.
 
-    The frame is multiplied by the weight at full resolution *before* it is shrunk, so a reduced-size pixel
-    straddling the person's edge carries only the room's share of its colour.
+    The frame is multiplied by the weight at half resolution, before it is shrunk to the blur's size, so a
+    reduced-size pixel straddling the person's edge carries almost only the room's share of its colour (next to a
+    bright figure the room brightens by 0.17 grey levels on average, kernel 41; at full resolution 0.006, for
+    0.6-0.9 ms more per 720p frame).
     """
     scratch = {} if _scratch is None else _scratch
     h, w = image.shape[:2]
@@ -107,12 +109,15 @@ def halo_free_blur(
     k = _odd(kernel / scale)
     a8 = alpha_to_u8(alpha)
     weight = background_weight(a8, scratch.get("weight"))
-    weight3 = cv2.cvtColor(weight, cv2.COLOR_GRAY2BGR, scratch.get("weight3"))
-    premultiplied = cv2.multiply(image, weight3, scratch.get("premultiplied"), scale=1 / 255)
     if _scratch is not None:
-        scratch.update(weight=weight, weight3=weight3, premultiplied=premultiplied)
+        scratch.update(weight=weight)
     size = _reduced_size(w, h, scale)
-    small = cv2.merge([*cv2.split(shrink(premultiplied, size)), shrink(weight, size)])
+    base, base_weight = image, weight
+    if scale >= 2 and min(w, h) >= 2:  # the blur runs at half size or less: premultiply at half size
+        half = (w // 2, h // 2)
+        base, base_weight = shrink(image, half), shrink(weight, half)
+    premultiplied = cv2.multiply(base, cv2.cvtColor(base_weight, cv2.COLOR_GRAY2BGR), scale=1 / 255)
+    small = cv2.merge([*cv2.split(shrink(premultiplied, size)), shrink(base_weight, size)])
     small = cv2.GaussianBlur(small.astype(np.float32), (k, k), 0)
     norm = small[..., 3].copy()
     # Where the room's weight nearby is tiny (deep inside the person or a wide unsure region) its 8-bit share
@@ -124,7 +129,7 @@ def halo_free_blur(
         cv2.cvtColor(small, cv2.COLOR_BGRA2BGR), cv2.cvtColor(norm, cv2.COLOR_GRAY2BGR), scale=255, dtype=cv2.CV_8U
     )
     if no_room.any():
-        plain = cv2.GaussianBlur(shrink(image, size), (k, k), 0)
+        plain = cv2.GaussianBlur(shrink(base, size), (k, k), 0)
         cv2.copyTo(plain, no_room.view(np.uint8), room)
     if scale == 1:
         return room
