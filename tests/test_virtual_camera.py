@@ -6,14 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from tests.harness import LiveStream, free_tcp_port, is_listening, stop_process, wait_until
-from tests.util import assert_error, bgblur_env, run_bgblur, sharpness
+from tests.util import assert_error, bgblur_env, read_frames, run_bgblur, sharpness
 
 
 class GreyRampStream(LiveStream):
@@ -49,14 +48,7 @@ def read_for(url: str, seconds: float) -> list[np.ndarray]:
         url, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 10000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 5000]
     )
     assert capture.isOpened()
-    frames, end = [], time.monotonic() + seconds
-    while time.monotonic() < end:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    return frames
+    return read_frames(capture, seconds)
 
 
 def stop(process: subprocess.Popen) -> tuple[int, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -51,8 +52,14 @@ def read_video(path: Path) -> list[np.ndarray]:
     """Every frame of a video file, decoded."""
     capture = cv2.VideoCapture(str(path))
     assert capture.isOpened(), f"cannot open {path}"
+    return read_frames(capture)
+
+
+def read_frames(capture: cv2.VideoCapture, seconds: float | None = None) -> list[np.ndarray]:
+    """The frames of an open capture until it ends (or ``seconds`` have passed), then released."""
     frames = []
-    while True:
+    end = None if seconds is None else time.monotonic() + seconds
+    while end is None or time.monotonic() < end:
         ok, frame = capture.read()
         if not ok:
             break
