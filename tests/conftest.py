@@ -57,11 +57,15 @@ def mrcnn_dir(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 @pytest.fixture(scope="session")
 def xdisplay():
-    """A private Xvfb display (``":N"``) for window tests, started once per session."""
+    """A private Xvfb display (``":N"``) with a window manager, for window tests, started once per session."""
     import harness
 
     display, proc = harness.start_xvfb()
     try:
-        yield display
+        window_manager = harness.start_window_manager(display)
+        try:
+            yield display
+        finally:
+            harness.stop_process(window_manager)
     finally:
         harness.stop_xvfb(proc)

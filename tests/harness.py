@@ -12,7 +12,9 @@ What the helpers rely on (see ``/work/shared/docs/platform.md``):
 * Closing a window like a person clicking its close button means sending the ICCCM ``WM_DELETE_WINDOW``
   client message (what a window manager sends). :func:`close_window` does that with ``ctypes`` on libX11.
   ``xdotool windowclose`` is NOT equivalent: it calls ``XDestroyWindow`` behind Qt's back, the OpenCV app
-  never notices and keeps running; ``alt+F4`` does nothing because Xvfb has no window manager.
+  never notices and keeps running.
+* A window manager (``openbox``) runs on the test display, as on a desktop: without one, Qt sometimes leaves a
+  window black on a busy machine (see :func:`start_window_manager`).
 
 Every wait here is bounded: each external command runs with a timeout and every poll has a deadline.
 """
@@ -25,6 +27,7 @@ import ctypes.util
 import os
 import random
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -190,6 +193,57 @@ def start_xvfb(
 def stop_xvfb(proc: subprocess.Popen, timeout: float = 5.0) -> None:
     """Stop an Xvfb started by :func:`start_xvfb` (it removes its own lock file and socket on SIGTERM)."""
     stop_process(proc, timeout=timeout)
+
+
+# Windows without frame or border at the top-left corner: a 1280x720 frame fills the 1280x720 screen and a
+# screenshot is exactly the frame, as without a window manager.
+OPENBOX_CONFIG = """<?xml version="1.0" encoding="UTF-8"?>
+<openbox_config xmlns="http://openbox.org/3.4/rc">
+  <theme><name>bare</name></theme>
+  <applications>
+    <application class="*">
+      <decor>no</decor>
+      <position force="yes"><x>0</x><y>0</y></position>
+    </application>
+  </applications>
+</openbox_config>
+"""
+
+
+def start_window_manager(display: str, timeout: float = 10.0) -> subprocess.Popen:
+    """Start ``openbox`` on ``display`` and return once it manages windows, as on any desktop.
+
+    Without a window manager, Qt 5.15 (the opencv-python wheels) now and then never receives the MapNotify of its
+    window when the machine is busy, considers it unexposed forever and paints nothing: the window stays black
+    (measured with both cores loaded: 4 of 12 starts black without a window manager, 0 of 12 with openbox).
+    """
+    home = Path(tempfile.mkdtemp(prefix="bgblur-openbox-"))
+    (home / "rc.xml").write_text(OPENBOX_CONFIG)
+    theme = home / "themes" / "bare" / "openbox-3"
+    theme.mkdir(parents=True)
+    (theme / "themerc").write_text("border.width: 0\n")
+    proc = subprocess.Popen(
+        ["openbox", "--sm-disable", "--config-file", str(home / "rc.xml")],
+        env={**display_env(display), "XDG_DATA_HOME": str(home)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def managing() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"openbox exited with {proc.returncode} on {display}")
+        result = _run(["xprop", "-root", "_NET_SUPPORTING_WM_CHECK"], display=display, timeout=5)
+        return "window id" in result.stdout.decode(errors="replace")
+
+    try:
+        wait_until(managing, timeout, 0.05, f"openbox did not take over {display}")
+    except BaseException:
+        stop_process(proc)
+        raise
+    finally:
+        shutil.rmtree(home)  # read once at start
+    return proc
 
 
 @dataclass
@@ -546,7 +600,7 @@ def close_window(wid: int, display: str) -> None:
     """Close window ``wid`` the way a person clicking its title-bar close button does.
 
     Sends the ICCCM ``WM_PROTOCOLS``/``WM_DELETE_WINDOW`` client message, which is what a window manager sends on
-    that click (Xvfb has none). Qt then closes the window and OpenCV's ``getWindowProperty(name,
+    that click. Qt then closes the window and OpenCV's ``getWindowProperty(name,
     WND_PROP_VISIBLE)`` reports it: with OpenCV 5 / Qt it even raises ``cv2.error`` ("NULL guiReceiver") once the
     last window is gone, so an app must treat that error as "closed" too. Raises :class:`RuntimeError` if the
     window does not exist.
