@@ -48,34 +48,50 @@ def test_keys_b_and_v_in_a_real_window(xdisplay: str, testdata: Path, tmp_path: 
     background[-STATUS_ROWS:] = False
     assert background.sum() > 0.1 * background.size
 
-    app = subprocess.Popen(
-        [sys.executable, "-m", "bgblur", "--source", str(source)],
-        env=h.display_env(xdisplay, bgblur_env()),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    person = matte == 255
+    person[-STATUS_ROWS:] = False
+
+    def green(shot: np.ndarray) -> np.ndarray:
+        return (shot[:height, :width][background] == (0, 255, 0)).all(axis=1)
+
+    def painted(shot: np.ndarray) -> bool:  # the window is mapped before its first picture: wait for it
+        return shot.shape[:2] == (height, width) and np.abs(shot.astype(int) - image)[person].mean() < 3
+
+    # Qt 5.15 now and then misses an X event of a new window on a busy machine and never paints it (see
+    # harness.start_window_manager): a window that stays unpainted is started once more, as a person would.
+    for attempt in range(2):
+        app = subprocess.Popen(
+            [sys.executable, "-m", "bgblur", "--source", str(source)],
+            env=h.display_env(xdisplay, bgblur_env()),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            window = h.find_window("^bgblur$", xdisplay, timeout=30, pid=app.pid, proc=app)
+            blurred = _wait_for(window, xdisplay, painted, seconds=10)
+            if blurred is None:
+                cv2.imwrite(str(tmp_path / f"unpainted_{attempt}.png"), h.screenshot(window, xdisplay))
+        except BaseException:
+            h.stop_process(app)
+            raise
+        if blurred is not None:
+            break
+        h.stop_process(app)
+        app.communicate(timeout=10)
+    else:
+        pytest.fail(f"the window never showed the picture, twice: see {tmp_path}/unpainted_*.png")
     try:
-        window = h.find_window("^bgblur$", xdisplay, timeout=30, pid=app.pid, proc=app)
-
-        def green(shot: np.ndarray) -> np.ndarray:
-            return (shot[:height, :width][background] == (0, 255, 0)).all(axis=1)
-
-        person = matte == 255
-        person[-STATUS_ROWS:] = False
-
-        def painted(shot: np.ndarray) -> bool:  # the window is mapped before its first picture: wait for it
-            return shot.shape[:2] == (height, width) and np.abs(shot.astype(int) - image)[person].mean() < 3
-
-        blurred = _wait_for(window, xdisplay, painted, seconds=10)
-        if blurred is None:
-            shot = h.screenshot(window, xdisplay)
-            pytest.fail(f"the window never showed the picture: last shot {shot.shape[:2]} of mean {shot.mean():.0f}")
         assert green(blurred).mean() < 0.01  # starts in blur mode: the room blurred, not replaced
         _press_until(window, xdisplay, "b", lambda s: green(s).mean() > 0.99, "the green background")
-        wide = _press_until(window, xdisplay, "v", lambda s: s.shape[1] == 2 * width, "the matte beside the output")
-        shown_matte = cv2.cvtColor(wide[: height - STATUS_ROWS, width:], cv2.COLOR_BGR2GRAY)
-        assert np.abs(shown_matte.astype(int) - matte[: height - STATUS_ROWS]).max() <= 1
+
+        def matte_beside(shot: np.ndarray) -> bool:  # the wider window is drawn a moment after it is resized
+            if shot.shape[:2] != (height, 2 * width):
+                return False
+            shown = cv2.cvtColor(shot[: height - STATUS_ROWS, width:], cv2.COLOR_BGR2GRAY)
+            return np.abs(shown.astype(int) - matte[: height - STATUS_ROWS]).max() <= 1
+
+        _press_until(window, xdisplay, "v", matte_beside, "the matte beside the output")
         for _ in range(3):  # q quits; pressed again only if a press was missed (see _press_until)
             h.send_key(window, "q", xdisplay)
             try:
