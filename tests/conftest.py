@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import harness
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,17 +57,28 @@ def mrcnn_dir(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return cache
 
 
-@pytest.fixture(scope="session")
-def xdisplay():
-    """A private Xvfb display (``":N"``) with a window manager, for window tests, started once per session."""
-    import harness
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_behind() -> Iterator[None]:
+    """Set up first, torn down last: after the session (its X display included) nothing we started may still run."""
+    yield
+    try:
+        harness.wait_until(lambda: not harness.child_processes(), 5, 0.1, "processes left behind")
+    except TimeoutError:
+        pytest.fail(f"processes left behind at the end of the session: {harness.child_processes()}")
 
+
+@pytest.fixture(scope="session")
+def xdisplay() -> Iterator[str]:
+    """A private Xvfb display (``":N"``) with a window manager, for window tests, started once per session."""
     display, proc = harness.start_xvfb()
+    harness.SESSION_PIDS.add(proc.pid)
     try:
         window_manager = harness.start_window_manager(display)
+        harness.SESSION_PIDS.add(window_manager.pid)
         try:
             yield display
         finally:
             harness.stop_process(window_manager)
     finally:
         harness.stop_xvfb(proc)
+        harness.SESSION_PIDS.clear()

@@ -95,6 +95,10 @@ def stop_process(proc: subprocess.Popen, timeout: float = 5.0) -> int | None:
             return None
 
 
+# Processes of the session's shared X display (Xvfb and its window manager), which outlive single tests.
+SESSION_PIDS: set[int] = set()
+
+
 def child_processes(pid: int | None = None) -> list[str]:
     """Direct children of ``pid`` (default: this process) as ``"PID command line"`` strings, zombies included.
 

@@ -79,44 +79,20 @@ while True:
         print("streaming", flush=True)
 """
 
-_XVFB_PIDS: set[int] = set()
-
 
 def _strangers() -> list[str]:
-    """Child processes of this test process other than the session's Xvfb."""
-    return [line for line in h.child_processes() if int(line.split()[0]) not in _XVFB_PIDS]
-
-
-@pytest.fixture(scope="session", autouse=True)
-def no_processes_left_at_end() -> Iterator[None]:
-    """Set up first, torn down last: after the session (Xvfb included) nothing we started may still exist."""
-    yield
-    try:
-        h.wait_until(lambda: not h.child_processes(), 5, 0.1, "processes left behind")
-    except TimeoutError:
-        pytest.fail(f"processes left behind at the end of the session: {h.child_processes()}")
+    """Child processes of this test process other than the session's X display (Xvfb and its window manager)."""
+    return [line for line in h.child_processes() if int(line.split()[0]) not in h.SESSION_PIDS]
 
 
 @pytest.fixture(autouse=True)
 def no_processes_left_by_test() -> Iterator[None]:
-    """Each test must end every ffmpeg / app process it started (only the session's Xvfb may stay)."""
+    """Each test must end every ffmpeg / app process it started (only the session's X display may stay)."""
     yield
     try:
         h.wait_until(lambda: not _strangers(), 5, 0.1, "processes left behind")
     except TimeoutError:
         pytest.fail(f"processes left behind: {_strangers()}")
-
-
-@pytest.fixture(scope="session")
-def xdisplay() -> Iterator[str]:
-    """A private Xvfb display (``":N"``) shared by the session."""
-    display, proc = h.start_xvfb()
-    _XVFB_PIDS.add(proc.pid)
-    try:
-        yield display
-    finally:
-        h.stop_xvfb(proc)
-        _XVFB_PIDS.discard(proc.pid)
 
 
 @pytest.fixture(scope="session")
