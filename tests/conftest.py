@@ -68,12 +68,12 @@ def nothing_left_behind() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def xdisplay() -> Iterator[str]:
+def xdisplay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A private Xvfb display (``":N"``) with a window manager, for window tests, started once per session."""
     display, proc = harness.start_xvfb()
     harness.SESSION_PIDS.add(proc.pid)
     try:
-        window_manager = harness.start_window_manager(display)
+        window_manager = harness.start_window_manager(display, tmp_path_factory.mktemp("openbox"))
         harness.SESSION_PIDS.add(window_manager.pid)
         try:
             yield display

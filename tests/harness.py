@@ -27,7 +27,6 @@ import ctypes.util
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -214,17 +213,17 @@ OPENBOX_CONFIG = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def start_window_manager(display: str, timeout: float = 10.0) -> subprocess.Popen:
-    """Start ``openbox`` on ``display`` and return once it manages windows, as on any desktop.
+def start_window_manager(display: str, home: Path, timeout: float = 10.0) -> subprocess.Popen:
+    """Start ``openbox`` on ``display`` (its settings written to the folder ``home``, which must outlive it) and
+    return once it manages windows, as on any desktop.
 
     Without a window manager, Qt 5.15 (the opencv-python wheels) now and then never receives the MapNotify of its
     window when the machine is busy, considers it unexposed forever and paints nothing: the window stays black
     (measured with both cores loaded: 4 of 12 starts black without a window manager, 0 of 12 with openbox).
     """
-    home = Path(tempfile.mkdtemp(prefix="bgblur-openbox-"))
     (home / "rc.xml").write_text(OPENBOX_CONFIG)
     theme = home / "themes" / "bare" / "openbox-3"
-    theme.mkdir(parents=True)
+    theme.mkdir(parents=True, exist_ok=True)
     (theme / "themerc").write_text("border.width: 0\n")
     proc = subprocess.Popen(
         ["openbox", "--sm-disable", "--config-file", str(home / "rc.xml")],
@@ -245,8 +244,6 @@ def start_window_manager(display: str, timeout: float = 10.0) -> subprocess.Pope
     except BaseException:
         stop_process(proc)
         raise
-    finally:
-        shutil.rmtree(home)  # read once at start
     return proc
 
 
