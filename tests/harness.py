@@ -560,6 +560,14 @@ def screenshot(wid: int, display: str) -> np.ndarray:
     return image
 
 
+def wait_for_screenshot(
+    wid: int, display: str, condition: Callable[[np.ndarray], bool], timeout: float = 10.0, what: str = "picture"
+) -> np.ndarray:
+    """The first screenshot of ``wid`` (polled every 0.2 s) that satisfies ``condition``; :class:`TimeoutError`
+    naming ``what`` after ``timeout`` seconds."""
+    return wait_until(lambda: [s for s in [screenshot(wid, display)] if condition(s)], timeout, 0.2, what)[0]
+
+
 class _XClientMessageEvent(ctypes.Structure):
     _fields_ = (
         ("type", ctypes.c_int),

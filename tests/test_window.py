@@ -63,11 +63,6 @@ def exits_within(app: subprocess.Popen, seconds: float) -> int:
     return status
 
 
-def wait_for_shot(wid: int, display: str, condition, what: str) -> np.ndarray:
-    """The first screenshot (polled for up to 10 s) that satisfies ``condition``."""
-    return h.wait_until(lambda: [s for s in [h.screenshot(wid, display)] if condition(s)], 10, 0.2, what)[0]
-
-
 def wait_for_shelf(wid: int, display: str, sharp: bool, reference: float) -> np.ndarray:
     """Screenshot once the shelf is (not) blurred; keys reach the app between two frames."""
     seen: list[float] = []
@@ -77,7 +72,7 @@ def wait_for_shelf(wid: int, display: str, sharp: bool, reference: float) -> np.
         return seen[-1] > 0.5 * reference if sharp else seen[-1] < 0.2 * reference
 
     try:
-        return wait_for_shot(wid, display, condition, "shelf")
+        return h.wait_for_screenshot(wid, display, condition, what="shelf")
     except TimeoutError:
         state = "sharp" if sharp else "blurred"
         raise AssertionError(f"shelf never became {state} (reference {reference:.0f}), saw {seen[-12:]}") from None
@@ -141,12 +136,14 @@ def test_mirror_and_help_keys_on_a_still_picture(xdisplay: str, testdata: Path) 
         before = h.screenshot(wid, xdisplay)
         top = slice(0, 600)  # above the status line
         h.send_key(wid, "m", xdisplay)
-        mirrored = wait_for_shot(wid, xdisplay, lambda s: not np.array_equal(s[top], before[top]), "no mirror")
+        mirrored = h.wait_for_screenshot(
+            wid, xdisplay, lambda s: not np.array_equal(s[top], before[top]), what="mirror"
+        )
         assert np.abs(mirrored[top].astype(int) - cv2.flip(before, 1)[top]).max() <= 2
         status_rows = slice(680, 720)
         h.send_key(wid, "h", xdisplay)
-        helped = wait_for_shot(
-            wid, xdisplay, lambda s: not np.array_equal(s[status_rows], mirrored[status_rows]), "no help line"
+        helped = h.wait_for_screenshot(
+            wid, xdisplay, lambda s: not np.array_equal(s[status_rows], mirrored[status_rows]), what="help line"
         )
         # The help line is longer than the mode label: text now reaches further right.
         changed = np.abs(helped[status_rows].astype(int) - mirrored[status_rows]).max(axis=(0, 2)) > 60

@@ -18,22 +18,15 @@ IMAGE = "images/cihp_two_men_at_computer.jpg"  # 576x313: the side-by-side view 
 STATUS_ROWS = 30  # the status line at the bottom of the window is not the picture
 
 
-def _wait_for(wid: int, display: str, condition: Callable[[np.ndarray], bool], seconds: float) -> np.ndarray | None:
-    """The first screenshot within ``seconds`` that satisfies ``condition``, or None."""
-    try:
-        return h.wait_until(lambda: [s for s in [h.screenshot(wid, display)] if condition(s)], seconds, 0.2)[0]
-    except TimeoutError:
-        return None
-
-
 def _press_until(wid: int, display: str, key: str, condition: Callable[[np.ndarray], bool], what: str) -> np.ndarray:
     """Press ``key`` until the window shows ``what``. On a loaded machine Qt now and then misses a key sent right
     after focusing, as a person's press can be missed; like a person, press again (5 s apart: no late double)."""
     for _ in range(3):
         h.send_key(wid, key, display)
-        shot = _wait_for(wid, display, condition, seconds=5)
-        if shot is not None:
-            return shot
+        try:
+            return h.wait_for_screenshot(wid, display, condition, timeout=5, what=what)
+        except TimeoutError:
+            pass
     pytest.fail(f"the window never showed {what} after pressing {key} three times")
 
 
@@ -69,14 +62,14 @@ def test_keys_b_and_v_in_a_real_window(xdisplay: str, testdata: Path, tmp_path: 
         )
         try:
             window = h.find_window("^bgblur$", xdisplay, timeout=30, pid=app.pid, proc=app)
-            blurred = _wait_for(window, xdisplay, painted, seconds=10)
-            if blurred is None:
+            try:
+                blurred = h.wait_for_screenshot(window, xdisplay, painted, timeout=10, what="the picture")
+                break
+            except TimeoutError:
                 cv2.imwrite(str(tmp_path / f"unpainted_{attempt}.png"), h.screenshot(window, xdisplay))
         except BaseException:
             h.stop_process(app)
             raise
-        if blurred is not None:
-            break
         h.stop_process(app)
         app.communicate(timeout=10)
     else:
