@@ -152,10 +152,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     matte.add_argument(
         "--presence",
-        choices=("off", "face", "face-or-body"),
+        choices=("off", "face", "face-or-body", "face-or-pose"),
         default="off",
         help="keep only regions with evidence of a person: a face (bundled face detector, remembered ~3 s), "
-        "or also a region reaching the lower frame edge (off; see README for the measured trade)",
+        "or also a region reaching the lower frame edge, or a body found by the pose model "
+        "(off; see README for the measured trade)",
+    )
+    matte.add_argument(
+        "--pose-model",
+        metavar="FILE",
+        type=Path,
+        help="--presence face-or-pose: MediaPipe's pose_landmark_full.tflite, fetched by "
+        "scripts/download_models.py --pose (models/mediapipe-pose/pose_landmark_full.tflite)",
     )
     effect = p.add_argument_group("effect")
     effect.add_argument("-k", "--kernel", type=_kernel, help="Gaussian blur size, odd (41)")
@@ -241,7 +249,12 @@ def build_matte_maker(args: argparse.Namespace, segmenter):
     if args.presence != "off":
         from bgblur.presence import PresenceCheck
 
-        presence = PresenceCheck(args.presence)
+        body = None
+        if args.presence == "face-or-pose" and args.pose_model is not None:
+            from bgblur.presence import BodyDetector
+
+            body = BodyDetector(args.pose_model)
+        presence = PresenceCheck(args.presence, body=body)
     return MatteMaker(threshold, refine=args.refine, temporal=args.smooth, people=args.people, presence=presence)
 
 
@@ -284,6 +297,8 @@ def run(args: argparse.Namespace) -> int:
             f"--kernel and --blur both set the blur size: pick one (--blur {args.blur} is --kernel "
             f"{BLUR_PRESETS[args.blur]})"
         )
+    if args.pose_model is not None and args.presence != "face-or-pose":
+        raise UsageError("--pose-model is used by --presence face-or-pose only: add it, or drop --pose-model")
     if args.end_frame is not None and args.end_frame < args.start_frame:
         raise UsageError(f"--end-frame {args.end_frame} is before --start-frame {args.start_frame}")
     if args.visualize and (args.background or args.light_wrap):

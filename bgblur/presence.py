@@ -1,4 +1,5 @@
-"""Person-presence check: which regions of the matte are really a person, from a face detector and the frame edge.
+"""Person-presence check: which regions of the matte are really a person, from a face detector, a body (pose)
+check or the frame edge.
 
 The selfie model calls any single salient subject "person" (a coffee cup, a cat). With nobody in the frame that
 shows part of the room sharp — the privacy failure. This module decides, per connected region of the matte,
@@ -10,10 +11,15 @@ whether there is evidence of a person:
   continues one kept in the previous frame stays kept while the face memory lasts — so someone turning away or
   looking down is not blurred at once;
 - ``face-or-body`` only: a region without a face is still kept when it reaches the lower frame edge, like a
-  torso cut by the frame (the usual webcam framing, and people seen from behind at a desk).
+  torso cut by the frame (the usual webcam framing, and people seen from behind at a desk);
+- ``face-or-pose`` only: a sizeable region without a face is shown to MediaPipe's pose landmark model (not
+  bundled: ``scripts/download_models.py --pose``), cropped around the region; the region is kept when the model's
+  "a body is here" score passes 0.5 — a full-body dancer or a hiker seen from behind, but not a cup. A confirmed
+  body is remembered like a face.
 
 Modes (``--presence``): ``off`` keeps every region, ``face`` needs a face, ``face-or-body`` needs a face or the
-lower edge. Measured trade on the developer set: see README ("Person-presence check").
+lower edge, ``face-or-pose`` a face or a body. Measured trade on the developer set: see README ("Person-presence
+check").
 """
 
 from __future__ import annotations
@@ -24,12 +30,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bgblur.errors import BgblurError
 from bgblur.segmenters import DATA_DIR
 from bgblur.segmenters.dnn import read_net
 
-PRESENCE_CHOICES = ("off", "face", "face-or-body")
+PRESENCE_CHOICES = ("off", "face", "face-or-body", "face-or-pose")
 FACE_MODEL = DATA_DIR / "face_detection_short_range.tflite"
 INPUT_SIZE = 128  # the model's square input, px
+# Where ``scripts/download_models.py --pose`` puts MediaPipe's pose landmark model (6.4 MB, not bundled).
+POSE_MODEL = Path("models/mediapipe-pose/pose_landmark_full.tflite")
+POSE_INPUT = 256  # the pose model's square input, px
+POSE_HINT = " (get it with: python scripts/download_models.py --pose, or give --pose-model FILE)"
 
 
 @dataclass(frozen=True)
@@ -118,12 +129,43 @@ class FaceDetector:
         return faces
 
 
+class BodyDetector:
+    """MediaPipe's pose landmark model (full, Apache-2.0) through ``cv2.dnn``, used for one output only: its
+    score that a body is in the crop (``Identity_1``, the pose flag; 0..1). The landmarks are not used.
+
+    The model is meant for a crop centred on one person, so :meth:`score` crops a square around a region's box
+    (25 % margin, black outside the frame) — on a whole wide frame its score is much less clear-cut.
+    """
+
+    def __init__(self, model: Path = POSE_MODEL, min_score: float = 0.5) -> None:
+        self.net = read_net(model, hint=POSE_HINT)
+        if self.net.getLayerId("Identity_1") < 0:
+            raise BgblurError(f"{model} is not MediaPipe's pose landmark model (it has no pose-flag output){POSE_HINT}")
+        self.min_score = min_score
+
+    def score(self, image: np.ndarray, box: tuple[float, float, float, float]) -> float:
+        """How sure the model is that a body is in the square crop around ``box`` (x0, y0, x1, y1 in pixels)."""
+        x0, y0, x1, y1 = box
+        scale = POSE_INPUT / (max(x1 - x0, y1 - y0, 1.0) * 1.25)
+        half = POSE_INPUT / 2
+        to_crop = np.float32([[scale, 0, half - scale * (x0 + x1) / 2], [0, scale, half - scale * (y0 + y1) / 2]])
+        crop = cv2.warpAffine(image, to_crop, (POSE_INPUT, POSE_INPUT), flags=cv2.INTER_LINEAR)
+        self.net.setInput(cv2.dnn.blobFromImage(crop, 1 / 255, swapRB=True))  # RGB, 0..1
+        return float(self.net.forward("Identity_1").ravel()[0])
+
+    def is_body(self, image: np.ndarray, box: tuple[float, float, float, float]) -> bool:
+        return self.score(image, box) >= self.min_score
+
+
 class PresenceCheck:
     """Per frame, which connected regions of the matte have evidence of a person (see the module docstring).
 
-    ``memory``: frames a face keeps counting after it was last seen (90 ≈ 3 s at 30 fps). ``every``: run the
-    detector on every n-th frame only (the memory bridges the gaps); the first frame after :meth:`reset` always
-    runs it. ``detector``: anything with ``detect(image) -> list[Face]`` (the bundled BlazeFace by default).
+    ``memory``: frames a face (or body) keeps counting after it was last seen (90 ≈ 3 s at 30 fps). ``every``:
+    run the detectors on every n-th frame only (the memory bridges the gaps); the first frame after
+    :meth:`reset` always runs them. ``detector``: anything with ``detect(image) -> list[Face]`` (the bundled
+    BlazeFace by default). ``body`` (``face-or-pose`` only): anything with ``is_body(image, box) -> bool``
+    (:class:`BodyDetector` by default); it is asked only about regions no face explains that cover at least
+    ``body_min_area`` of the frame.
     """
 
     def __init__(
@@ -131,58 +173,69 @@ class PresenceCheck:
         mode: str = "face-or-body",
         detector: FaceDetector | None = None,
         *,
+        body: BodyDetector | None = None,
         memory: int = 90,
         every: int = 3,
         body_margin: float = 0.02,
+        body_min_area: float = 0.01,
     ) -> None:
         if mode not in PRESENCE_CHOICES or mode == "off":
             raise ValueError(f"presence mode must be one of {PRESENCE_CHOICES[1:]}, not {mode!r}")
         self.mode = mode
         self.detector = detector or FaceDetector()
+        self.body = (body or BodyDetector()) if mode == "face-or-pose" else None
         self.memory = memory
         self.every = max(1, every)
         self.body_margin = body_margin
+        self.body_min_area = body_min_area
         self.reset()
 
     def reset(self) -> None:
-        """Forget faces and regions of earlier frames (a new scene or source)."""
+        """Forget faces, bodies and regions of earlier frames (a new scene or source)."""
         self._frame = -1
         self._faces: list[tuple[int, Face]] = []  # (frame last seen, face)
-        self._last_face_frame: int | None = None
+        self._bodies: list[tuple[int, tuple[float, float, float, float]]] = []  # (frame confirmed, box)
+        self._last_seen: int | None = None  # last frame a face or body was found
         self._previous: np.ndarray | None = None  # last frame's kept mask, working resolution
 
-    def _update_faces(self, image: np.ndarray) -> None:
+    def _update_faces(self, image: np.ndarray) -> bool:
+        """Run the face detector if this is a detector frame; returns whether it ran."""
         self._frame += 1
         if self._frame % self.every and self._frame > 0:
-            return
+            return False
         seen = self.detector.detect(image)
         if seen:
-            self._last_face_frame = self._frame
+            self._last_seen = self._frame
         # A face found again near a remembered one replaces it; other remembered faces age out.
         kept = [(f, face) for f, face in self._faces if all(_iou(face.box, new.box) < 0.3 for new in seen)]
         self._faces = [(f, face) for f, face in kept if self._frame - f <= self.memory]
         self._faces += [(self._frame, face) for face in seen]
+        self._bodies = [(f, box) for f, box in self._bodies if self._frame - f <= self.memory]
+        return True
 
     def keep(self, labels: np.ndarray, count: int, image: np.ndarray) -> np.ndarray:
         """Boolean per label (index 0 = background, always False): keep this region of the ``labels`` map
         (connected components at the working resolution, from the matte of this frame; ``image`` is the frame)."""
-        self._update_faces(image)
+        detectors_ran = self._update_faces(image)
         height, width = labels.shape
         sx, sy = width / image.shape[1], height / image.shape[0]
-        keep = np.zeros(count, bool)
+        # Evidence windows in the frame's pixels: a face and one face-height below it (chin, neck, shoulders);
+        # a confirmed body's own box.
+        windows = [box for _, box in self._bodies]
         for _, face in self._faces:
             x0, y0, x1, y1 = face.box
-            face_height = y1 - y0
-            # The face and one face-height below it (chin, neck, shoulders), in working pixels.
+            windows.append((x0, y0, x1, 2 * y1 - y0))
+        keep = np.zeros(count, bool)
+        for x0, y0, x1, y1 in windows:
             c0, c1 = int(max(0, x0 * sx)), int(min(width, np.ceil(x1 * sx)))
-            r0, r1 = int(max(0, y0 * sy)), int(min(height, np.ceil((y1 + face_height) * sy)))
+            r0, r1 = int(max(0, y0 * sy)), int(min(height, np.ceil(y1 * sy)))
             if c1 <= c0 or r1 <= r0:
                 continue
             window = labels[r0:r1, c0:c1]
             hits = np.bincount(window.ravel(), minlength=count)
             keep |= hits >= 0.1 * window.size
-        face_recent = self._last_face_frame is not None and self._frame - self._last_face_frame <= self.memory
-        if self._previous is not None and self._previous.shape == labels.shape and face_recent:
+        seen_recently = self._last_seen is not None and self._frame - self._last_seen <= self.memory
+        if self._previous is not None and self._previous.shape == labels.shape and seen_recently:
             # Continuity: a region mostly inside last frame's kept mask is the same person (turned away, moving).
             inside = np.bincount(labels[self._previous].ravel(), minlength=count)
             area = np.bincount(labels.ravel(), minlength=count)
@@ -192,5 +245,21 @@ class PresenceCheck:
             bottom = labels[height - max(1, round(self.body_margin * height)) :]
             keep[np.unique(bottom)] = True
         keep[0] = False
+        if self.body is not None and detectors_ran:
+            self._check_bodies(labels, count, keep, image, (sx, sy))
         self._previous = keep[labels]
         return keep
+
+    def _check_bodies(
+        self, labels: np.ndarray, count: int, keep: np.ndarray, image: np.ndarray, scale: tuple[float, float]
+    ) -> None:
+        """Ask the body detector about each sizeable region nothing else explains; keep and remember the bodies."""
+        unexplained = (np.bincount(labels.ravel(), minlength=count) >= self.body_min_area * labels.size) & ~keep
+        unexplained[0] = False  # the background
+        for label in np.flatnonzero(unexplained):
+            x, y, w, h = cv2.boundingRect((labels == label).astype(np.uint8))
+            box = (x / scale[0], y / scale[1], (x + w) / scale[0], (y + h) / scale[1])
+            if self.body.is_body(image, box):
+                keep[label] = True
+                self._bodies.append((self._frame, box))
+                self._last_seen = self._frame

@@ -38,6 +38,19 @@ def models_dir(shared: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def pose_model() -> Path:
+    """MediaPipe's pose landmark model: not in the shared folder, fetched by ``scripts/download_models.py --pose``
+    (``.ci/run`` does it) into ``models/mediapipe-pose``, or wherever ``$BGBLUR_POSE_MODEL`` says."""
+    path = Path(os.environ.get("BGBLUR_POSE_MODEL", REPO / "models" / "mediapipe-pose" / "pose_landmark_full.tflite"))
+    if not path.is_file():
+        pytest.fail(
+            f"pose model missing: {path} (run: python scripts/download_models.py --pose, or set BGBLUR_POSE_MODEL)",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
 def mrcnn_dir(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A Mask R-CNN folder in the PyImageSearch layout with the stand-in weights (person bias 8)."""
     cache = Path(os.environ.get("BGBLUR_CACHE", REPO / ".cache")) / "mask-rcnn-coco"

@@ -11,7 +11,9 @@ import pytest
 
 from bgblur.matte import MatteMaker
 from bgblur.presence import INPUT_SIZE, Face, FaceDetector, PresenceCheck, blazeface_anchors, decode_faces
-from tests.util import assert_blurred_everywhere, run_bgblur
+from bgblur.segmenters import BUILTIN_MODELS
+from bgblur.segmenters.single_pass import SinglePassSegmenter
+from tests.util import assert_blurred_everywhere, assert_error, person_regions, run_bgblur, sharpness
 
 # The left woman's face in cihp_two_women_graduation (500x752), read off the picture: x 305..400, y 210..310.
 GRADUATION_FACE = (305, 210, 400, 310)
@@ -191,3 +193,111 @@ def test_presence_option_blurs_the_coffee_cup_everywhere(testdata: Path, tmp_pat
     assert result.returncode == 0, result.stderr
     image, output = cv2.imread(str(source)), cv2.imread(str(out))
     assert_blurred_everywhere(image, output)
+
+
+class FakeBody:
+    """Says "a body" for boxes whose centre lies inside one of its rectangles, and records what it was asked."""
+
+    def __init__(self, *bodies: tuple[int, int, int, int]) -> None:
+        self.bodies = list(bodies)
+        self.asked: list[tuple[float, ...]] = []
+
+    def is_body(self, image: np.ndarray, box: tuple[float, float, float, float]) -> bool:
+        self.asked.append(box)
+        cx, cy = _centre(box)
+        return any(x0 <= cx <= x1 and y0 <= cy <= y1 for x0, y0, x1, y1 in self.bodies)
+
+
+DANCER = (40, 20, 120, 160)  # a full body, no face found, not reaching the lower edge
+
+
+def test_face_or_pose_keeps_a_faceless_body_and_drops_the_cup() -> None:
+    body = FakeBody(DANCER)
+    check = PresenceCheck("face-or-pose", FakeDetector([]), body=body)
+    assert _kept(check, DANCER, CUP) == [True, False]
+    # Asked once per region, about the region's own box (in the frame's pixels; here they are the same).
+    assert sorted(body.asked) == sorted([(40, 20, 120, 160), (180, 60, 260, 180)])
+
+
+def test_face_or_pose_asks_the_body_model_only_what_nothing_else_explains() -> None:
+    body = FakeBody(DANCER, CUP)
+    check = PresenceCheck("face-or-pose", FakeDetector([FACE_ON_PERSON]), body=body, body_min_area=0.01)
+    speck = (300, 5, 305, 10)  # 25 px: under 1 % of the frame, never worth a model run
+    assert _kept(check, PERSON, CUP, speck) == [True, True, False]
+    assert body.asked == [(180, 60, 260, 180)]  # not the person with a face, not the speck
+
+
+def test_a_confirmed_body_is_remembered_between_detector_frames() -> None:
+    body = FakeBody(DANCER)
+    check = PresenceCheck("face-or-pose", FakeDetector([]), body=body, every=3, memory=5)
+    assert _kept(check, DANCER) == [True]
+    body.bodies = []  # the model would now say no; it is not asked until the next detector frame
+    for _ in range(2):
+        assert _kept(check, (10, 10, 30, 40), DANCER) == [False, True]
+    assert len(body.asked) == 1
+    check.reset()
+    assert _kept(check, DANCER) == [False]
+
+
+def test_body_detector_tells_people_from_a_cup(testdata: Path, pose_model: Path) -> None:
+    from bgblur.presence import BodyDetector
+
+    body = BodyDetector(pose_model)
+    images = testdata / "images"
+    for name in ("davis_breakdance_flare_f010", "davis_rollerblade_f010", "cihp_two_men_at_computer"):
+        mask = cv2.imread(str(testdata / "masks" / f"{name}.png"), cv2.IMREAD_GRAYSCALE)
+        x, y, w, h = cv2.boundingRect((mask > 127).astype(np.uint8))  # the people, as a matte region would be
+        assert body.is_body(cv2.imread(str(images / f"{name}.jpg")), (x, y, x + w, y + h)), name
+    cup = cv2.imread(str(images / "noperson_coffee_cup.jpg"))
+    matte = SinglePassSegmenter(BUILTIN_MODELS["selfie"]).segment(cup)
+    matte = cv2.resize(matte, (cup.shape[1], cup.shape[0]))
+    x, y, w, h = cv2.boundingRect((matte > 0.5).astype(np.uint8))  # what the selfie model calls a person
+    assert w * h > 0.1 * cup.shape[0] * cup.shape[1]
+    assert body.score(cup, (x, y, x + w, y + h)) < 0.1
+    assert not body.is_body(cup, (0, 0, cup.shape[1], cup.shape[0]))
+
+
+def test_face_or_pose_end_to_end_keeps_the_dancer_sharp_and_blurs_the_cup(
+    testdata: Path, pose_model: Path, tmp_path: Path
+) -> None:
+    name = "davis_breakdance_flare_f010"
+    source = testdata / "images" / f"{name}.jpg"
+    inside, _ = person_regions(cv2.imread(str(testdata / "masks" / f"{name}.png"), cv2.IMREAD_GRAYSCALE))
+    image = cv2.imread(str(source))
+    outputs = {}
+    for mode in ("face", "face-or-pose"):  # no face is found on the upside-down dancer
+        out = tmp_path / f"{mode}.png"
+        args = ["--source", source, "--output", out, "--no-window", "--presence", mode, "--pose-model", pose_model]
+        result = run_bgblur(*(args if mode == "face-or-pose" else args[:-2]))
+        assert result.returncode == 0, result.stderr
+        outputs[mode] = cv2.imread(str(out))
+    assert sharpness(outputs["face"], inside) < 0.5 * sharpness(image, inside)  # blurred: no evidence
+    assert sharpness(outputs["face-or-pose"], inside) > 0.9 * sharpness(image, inside)  # the pose model found a body
+    cup = testdata / "images" / "noperson_coffee_cup.jpg"
+    out = tmp_path / "cup.png"
+    result = run_bgblur(
+        "--source", cup, "--output", out, "--no-window", "--presence", "face-or-pose", "--pose-model", pose_model
+    )
+    assert result.returncode == 0, result.stderr
+    assert_blurred_everywhere(cv2.imread(str(cup)), cv2.imread(str(out)))
+
+
+def test_pose_model_errors(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.tflite"
+    source = str(tmp_path / "in.png")
+    cv2.imwrite(source, np.full((64, 64, 3), 90, np.uint8))
+    out = tmp_path / "out.png"
+    common = ["--source", source, "--output", out, "--no-window"]
+    assert_error(run_bgblur(*common, "--pose-model", missing), 2, "--pose-model", "--presence face-or-pose")
+    assert_error(
+        run_bgblur(*common, "--presence", "face-or-pose", "--pose-model", missing),
+        1,
+        "nowhere.tflite",
+        "download_models.py --pose",
+    )
+    wrong = tmp_path / "face.tflite"  # a real model, but not the pose model
+    wrong.write_bytes(
+        (Path(__file__).resolve().parents[1] / "bgblur" / "data" / "face_detection_short_range.tflite").read_bytes()
+    )
+    assert_error(run_bgblur(*common, "--presence", "face-or-pose", "--pose-model", wrong), 1, "not MediaPipe's pose")
+    assert not out.exists()
