@@ -467,7 +467,7 @@ def pinned(server: Server, models_dir: Path, monkeypatch: pytest.MonkeyPatch) ->
         sha256=sha256(archive),
         size=len(archive),
         sha1=hashlib.sha1(archive).hexdigest(),
-        member_sha1=hashlib.sha1(FAKE_PB).hexdigest(),
+        members=(replace(dm.DEFAULT_ARCHIVE.members[0], sha1=hashlib.sha1(FAKE_PB).hexdigest()),),
     )
     monkeypatch.setattr(dm, "DEFAULT_ARCHIVE", spec)
     texts = []
@@ -485,8 +485,9 @@ def test_default_pins_are_well_formed() -> None:
     spec = dm.DEFAULT_ARCHIVE
     assert spec.url.startswith("https://download.tensorflow.org/")
     assert spec.url.endswith("/mask_rcnn_inception_v2_coco_2018_01_28.tar.gz")
-    assert len(spec.sha256) == 64 and len(spec.sha1) == 40 and len(spec.member_sha1) == 40
-    assert spec.member == MEMBER
+    [member] = spec.members
+    assert len(spec.sha256) == 64 and len(spec.sha1) == 40 and len(member.sha1) == 40
+    assert (member.name, member.filename, spec.format) == (MEMBER, "frozen_inference_graph.pb", "tar.gz")
     for text in dm.TEXT_FILES:
         assert text.content is not None or text.url.startswith("https://raw.githubusercontent.com/opencv/")
 
@@ -535,7 +536,8 @@ def test_default_redownloads_corrupt_file(pinned: Server, dest: Path, capsys: py
 def test_default_member_hash_mismatch(
     pinned: Server, dest: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(dm, "DEFAULT_ARCHIVE", replace(dm.DEFAULT_ARCHIVE, member_sha1="0" * 40))
+    member = replace(dm.DEFAULT_ARCHIVE.members[0], sha1="0" * 40)
+    monkeypatch.setattr(dm, "DEFAULT_ARCHIVE", replace(dm.DEFAULT_ARCHIVE, members=(member,)))
     code, _, err = run_main(capsys, "--dest", str(dest))
     assert code == 1
     [line] = error_lines(err)
