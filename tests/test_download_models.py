@@ -6,10 +6,13 @@ import hashlib
 import importlib.util
 import io
 import socket
+import stat
 import subprocess
 import sys
 import tarfile
 import threading
+import warnings
+import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -467,7 +470,7 @@ def pinned(server: Server, models_dir: Path, monkeypatch: pytest.MonkeyPatch) ->
         sha256=sha256(archive),
         size=len(archive),
         sha1=hashlib.sha1(archive).hexdigest(),
-        member_sha1=hashlib.sha1(FAKE_PB).hexdigest(),
+        members=(replace(dm.DEFAULT_ARCHIVE.members[0], sha1=hashlib.sha1(FAKE_PB).hexdigest()),),
     )
     monkeypatch.setattr(dm, "DEFAULT_ARCHIVE", spec)
     texts = []
@@ -485,8 +488,9 @@ def test_default_pins_are_well_formed() -> None:
     spec = dm.DEFAULT_ARCHIVE
     assert spec.url.startswith("https://download.tensorflow.org/")
     assert spec.url.endswith("/mask_rcnn_inception_v2_coco_2018_01_28.tar.gz")
-    assert len(spec.sha256) == 64 and len(spec.sha1) == 40 and len(spec.member_sha1) == 40
-    assert spec.member == MEMBER
+    [member] = spec.members
+    assert len(spec.sha256) == 64 and len(spec.sha1) == 40 and len(member.sha1) == 40
+    assert (member.name, member.filename, spec.format) == (MEMBER, "frozen_inference_graph.pb", "tar.gz")
     for text in dm.TEXT_FILES:
         assert text.content is not None or text.url.startswith("https://raw.githubusercontent.com/opencv/")
 
@@ -535,7 +539,8 @@ def test_default_redownloads_corrupt_file(pinned: Server, dest: Path, capsys: py
 def test_default_member_hash_mismatch(
     pinned: Server, dest: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(dm, "DEFAULT_ARCHIVE", replace(dm.DEFAULT_ARCHIVE, member_sha1="0" * 40))
+    member = replace(dm.DEFAULT_ARCHIVE.members[0], sha1="0" * 40)
+    monkeypatch.setattr(dm, "DEFAULT_ARCHIVE", replace(dm.DEFAULT_ARCHIVE, members=(member,)))
     code, _, err = run_main(capsys, "--dest", str(dest))
     assert code == 1
     [line] = error_lines(err)
@@ -576,3 +581,292 @@ def test_text_file_hash_mismatch(pinned: Server, tmp_path: Path, capsys: pytest.
     assert "object_detection_classes_coco.txt" not in listing(target)
     assert "frozen_inference_graph.pb" not in listing(target)
     assert not [name for name in listing(target) if name.endswith(".part")]
+
+
+# --- --pose: MediaPipe's pose landmark model out of the mediapipe wheel (a zip; pins swapped for a local server) --
+
+POSE_MEMBER = "mediapipe/modules/pose_landmark/pose_landmark_full.tflite"
+LICENSE_MEMBER = "mediapipe-0.10.14.dist-info/LICENSE"
+FAKE_TFLITE = b"\x1c\x00\x00\x00TFL3" + bytes(range(255, -1, -1)) * 32  # stand-in for the 6 MB model
+FAKE_LICENSE = b"Apache License\nVersion 2.0, January 2004\n"
+POSE_FILES = {"pose_landmark_full.tflite", "LICENSE"}
+
+
+def make_wheel(*members: zipfile.ZipInfo | tuple[str | zipfile.ZipInfo, bytes]) -> bytes:
+    """A zip (a stand-in wheel) holding *members*: (name or ZipInfo, data) pairs; a bare ZipInfo gets b"x"."""
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        warnings.simplefilter("ignore", UserWarning)  # "Duplicate name" is what one test wants
+        for member in members:
+            name, data = member if isinstance(member, tuple) else (member, b"x")
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def good_wheel(tflite: bytes = FAKE_TFLITE, license_text: bytes = FAKE_LICENSE) -> bytes:
+    return make_wheel(
+        ("mediapipe/__init__.py", b"# fake\n"),
+        (POSE_MEMBER, tflite),
+        ("mediapipe/modules/pose_landmark/pose_landmark_lite.tflite", b"other model"),
+        (LICENSE_MEMBER, license_text),
+        ("mediapipe-0.10.14.dist-info/RECORD", b""),
+    )
+
+
+def zip_special(name: str, mode: int) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = mode << 16
+    return info
+
+
+def serve_wheel(server: Server, monkeypatch: pytest.MonkeyPatch, wheel: bytes) -> None:
+    """Serve *wheel* and point POSE_ARCHIVE at it, with wheel and member pins that fit the good stand-ins."""
+    server.serve("/mediapipe.whl", wheel)
+    tflite, license_member = dm.POSE_ARCHIVE.members
+    spec = replace(
+        dm.POSE_ARCHIVE,
+        url=server.url("/mediapipe.whl"),
+        sha256=sha256(wheel),
+        size=len(wheel),
+        members=(
+            replace(tflite, sha256=sha256(FAKE_TFLITE), size=len(FAKE_TFLITE)),
+            replace(license_member, sha256=sha256(FAKE_LICENSE), size=len(FAKE_LICENSE)),
+        ),
+    )
+    monkeypatch.setattr(dm, "POSE_ARCHIVE", spec)
+
+
+@pytest.fixture()
+def pose(server: Server, monkeypatch: pytest.MonkeyPatch) -> Server:
+    serve_wheel(server, monkeypatch, good_wheel())
+    return server
+
+
+@pytest.fixture()
+def pose_dest(tmp_path: Path) -> Path:
+    return tmp_path / "outer" / "mediapipe-pose"
+
+
+def test_pose_pins_are_well_formed() -> None:
+    spec = dm.POSE_ARCHIVE
+    assert spec.url.startswith("https://files.pythonhosted.org/packages/")
+    assert spec.url.endswith("/mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl")
+    assert (spec.format, spec.size, len(spec.sha256)) == ("zip", 35_664_771, 64)
+    assert [(m.name, m.filename, m.size) for m in spec.members] == [
+        (POSE_MEMBER, "pose_landmark_full.tflite", 6_440_512),
+        (LICENSE_MEMBER, "LICENSE", 12_331),
+    ]
+    assert all(m.sha256 is not None and len(m.sha256) == 64 for m in spec.members)
+    assert dm.POSE_DEST == REPO / "models" / "mediapipe-pose"
+
+
+def test_pose_places_files(pose: Server, pose_dest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_main(capsys, "--pose", "--dest", str(pose_dest))
+    assert code == 0, err
+    assert (pose_dest / "pose_landmark_full.tflite").read_bytes() == FAKE_TFLITE
+    assert (pose_dest / "LICENSE").read_bytes() == FAKE_LICENSE
+    assert out == (
+        "download_models: MediaPipe pose landmark model ready at "
+        f"{(pose_dest / 'pose_landmark_full.tflite').resolve()}\n"
+    )
+    assert f"pose_landmark_full.tflite: sha256 {sha256(FAKE_TFLITE)}" in err
+    assert f"LICENSE: sha256 {sha256(FAKE_LICENSE)}" in err
+    # Only the two members: no wheel, no temp files, no other wheel content, no Mask R-CNN text files.
+    assert listing(pose_dest) == POSE_FILES
+    assert listing(pose_dest.parent) == {"mediapipe-pose", *(f"mediapipe-pose/{n}" for n in POSE_FILES)}
+    assert pose.requests == ["/mediapipe.whl"]
+
+
+def test_pose_default_dest(
+    pose: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "models" / "mediapipe-pose"
+    monkeypatch.setattr(dm, "POSE_DEST", target)
+    code, out, err = run_main(capsys, "--pose")
+    assert code == 0, err
+    assert listing(target) == POSE_FILES
+    assert f"ready at {(target / 'pose_landmark_full.tflite').resolve()}" in out
+
+
+def test_pose_wrong_wheel_sha256_leaves_nothing(
+    pose: Server, pose_dest: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(dm, "POSE_ARCHIVE", replace(dm.POSE_ARCHIVE, sha256="0" * 64))
+    code, out, err = run_main(capsys, "--pose", "--dest", str(pose_dest))
+    assert code == 1
+    assert out == ""
+    [line] = error_lines(err)
+    assert line.startswith(f"download_models: error: sha256 mismatch for {dm.POSE_ARCHIVE.url}: ")
+    assert "download removed" in line
+    assert listing(pose_dest) == set()
+
+
+@pytest.mark.parametrize("index", [0, 1])
+@pytest.mark.parametrize("field", ["sha256", "size"])
+def test_pose_member_pin_mismatch_leaves_nothing(
+    index: int,
+    field: str,
+    pose: Server,
+    pose_dest: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    members = list(dm.POSE_ARCHIVE.members)
+    bad = {"sha256": "0" * 64, "size": (members[index].size or 0) + 1}[field]
+    members[index] = replace(members[index], **{field: bad})
+    monkeypatch.setattr(dm, "POSE_ARCHIVE", replace(dm.POSE_ARCHIVE, members=tuple(members)))
+    code, out, err = run_main(capsys, "--pose", "--dest", str(pose_dest))
+    assert code == 1
+    assert out == ""
+    [line] = error_lines(err)
+    assert line.startswith(f"download_models: error: {field} mismatch for {members[index].name}: ")
+    assert line.endswith("nothing written")
+    # Neither member is published, even the one that matched: the folder is all or nothing.
+    assert listing(pose_dest) == set()
+
+
+def test_pose_member_missing(
+    server: Server, pose_dest: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    serve_wheel(server, monkeypatch, make_wheel((POSE_MEMBER, FAKE_TFLITE), ("mediapipe/LICENSE", FAKE_LICENSE)))
+    code, out, err = run_main(capsys, "--pose", "--dest", str(pose_dest))
+    assert code == 1
+    assert out == ""
+    assert err.splitlines()[-1] == f"download_models: error: the archive has no member '{LICENSE_MEMBER}'"
+    assert len(error_lines(err)) == 1
+    assert listing(pose_dest) == set()
+
+
+def test_pose_not_a_zip(
+    server: Server, pose_dest: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    serve_wheel(server, monkeypatch, good_archive())  # a tar.gz is not a wheel
+    code, _, err = run_main(capsys, "--pose", "--dest", str(pose_dest))
+    assert code == 1
+    [line] = error_lines(err)
+    assert line.startswith("download_models: error: cannot read the archive: ")
+    assert listing(pose_dest) == set()
+
+
+def test_pose_duplicate_member_refused(
+    server: Server, pose_dest: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wheel = make_wheel((POSE_MEMBER, FAKE_TFLITE), (LICENSE_MEMBER, FAKE_LICENSE), (POSE_MEMBER, FAKE_TFLITE))
+    serve_wheel(server, monkeypatch, wheel)
+    code, _, err = run_main(capsys, "--pose", "--dest", str(pose_dest))
+    assert code == 1
+    [line] = error_lines(err)
+    assert "appears more than once" in line
+    assert listing(pose_dest) == set()
+
+
+UNSAFE_ZIP = {
+    "traversal": (("../evil", b"evil"), "'..' in path"),
+    "backslash-traversal": (("mediapipe\\..\\..\\evil", b"evil"), "'..' in path"),
+    "absolute": (("/tmp/bgblur-evil-zip-absolute", b"evil"), "absolute path"),
+    "drive": (("C:/evil", b"evil"), "absolute path"),
+    "symlink": (zip_special("mediapipe/link", stat.S_IFLNK | 0o777), "link"),
+    "symlink-as-member": (zip_special(POSE_MEMBER, stat.S_IFLNK | 0o777), "link"),
+    "fifo": (zip_special("mediapipe/fifo", stat.S_IFIFO | 0o644), "device"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNSAFE_ZIP))
+@pytest.mark.parametrize("position", ["before", "after"])
+def test_pose_unsafe_member_refused(
+    case: str,
+    position: str,
+    server: Server,
+    pose_dest: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bad, reason = UNSAFE_ZIP[case]
+    good = ((POSE_MEMBER, FAKE_TFLITE), (LICENSE_MEMBER, FAKE_LICENSE))
+    members = (bad, *good) if position == "before" else (*good, bad)
+    if case == "symlink-as-member":
+        members = (bad, good[1])
+    wheel = make_wheel(*members)
+    bad_name = bad.filename if isinstance(bad, zipfile.ZipInfo) else bad[0]
+    with zipfile.ZipFile(io.BytesIO(wheel)) as zf:  # guards the cases: zipfile keeps hostile names as written
+        assert bad_name in zf.namelist()
+    serve_wheel(server, monkeypatch, wheel)
+    before_outside = listing(tmp_path)
+    code, out, err = run_main(capsys, "--pose", "--dest", str(pose_dest))
+    assert code == 1
+    assert out == ""
+    [line] = error_lines(err)
+    assert line.startswith("download_models: error: refusing archive: member ")
+    assert reason in line
+    assert listing(pose_dest) == set()
+    assert listing(tmp_path) == before_outside | {"outer", "outer/mediapipe-pose"}
+    assert not Path("/tmp/bgblur-evil-zip-absolute").exists()
+
+
+def test_pose_already_present_skips_download(pose: Server, pose_dest: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_main(capsys, "--pose", "--dest", str(pose_dest))
+    assert code == 0, err
+    assert pose.requests == ["/mediapipe.whl"]
+
+    # Both files there with the pinned hashes: nothing is downloaded.
+    code, out, err = run_main(capsys, "--pose", "--dest", str(pose_dest))
+    assert code == 0, err
+    assert pose.requests == ["/mediapipe.whl"]
+    assert "ready at" in out
+    assert "downloading" not in err
+
+    # --force downloads again.
+    code, _, err = run_main(capsys, "--pose", "--dest", str(pose_dest), "--force")
+    assert code == 0, err
+    assert pose.requests == ["/mediapipe.whl"] * 2
+
+    # One file changed (or missing): the wheel is fetched again and both files are restored.
+    (pose_dest / "LICENSE").write_bytes(b"edited")
+    code, _, err = run_main(capsys, "--pose", "--dest", str(pose_dest))
+    assert code == 0, err
+    assert "does not match the pinned hash" in err
+    (pose_dest / "pose_landmark_full.tflite").unlink()
+    code, _, err = run_main(capsys, "--pose", "--dest", str(pose_dest))
+    assert code == 0, err
+    assert pose.requests == ["/mediapipe.whl"] * 4
+    assert (pose_dest / "LICENSE").read_bytes() == FAKE_LICENSE
+    assert (pose_dest / "pose_landmark_full.tflite").read_bytes() == FAKE_TFLITE
+    assert listing(pose_dest) == POSE_FILES
+
+
+POSE_CONFLICTS = [
+    ["--archive-url", "https://example.com/a.tar.gz", "--sha256", "0" * 64],
+    ["--archive-url", "https://example.com/a.tar.gz"],
+    ["--sha256", "0" * 64],
+]
+
+
+@pytest.mark.parametrize("argv", POSE_CONFLICTS)
+def test_pose_conflicting_option(
+    argv: list[str], pose: Server, pose_dest: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_main(capsys, "--pose", "--dest", str(pose_dest), *argv)
+    assert code == 2
+    assert out == ""
+    assert err == (
+        "download_models: error: --archive-url and --sha256 apply to the Mask R-CNN archive only; "
+        "they cannot be used with --pose\n"
+    )
+    assert pose.requests == []
+    assert not pose_dest.exists()
+
+
+def test_pose_conflicting_option_subprocess(pose_dest: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "scripts/download_models.py", "--pose", "--dest", str(pose_dest), *POSE_CONFLICTS[0]],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith("download_models: error: --archive-url and --sha256 apply to the Mask R-CNN")
+    assert not pose_dest.exists()
