@@ -133,9 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument(
         "--tiles",
         action=argparse.BooleanOptionalAction,
-        default=False,
+        default=None,
         help="one-pass models: also look at overlapping tiles of a wide frame, person only where both views agree; "
-        "finds small, far people, ~4x the model's time at 16:9 (off; see README)",
+        "finds small, far people, ~4x the model's time at 16:9 (on for still pictures, off for video and live; "
+        "see README)",
     )
     matte = p.add_argument_group("matte")
     matte.add_argument(
@@ -219,8 +220,9 @@ class _Interrupt:
     signal: int | None = None
 
 
-def build_segmenter(args: argparse.Namespace):
-    """The segmenter the parsed options ask for (shared with scripts/evaluate.py)."""
+def build_segmenter(args: argparse.Namespace, still: bool = False):
+    """The segmenter the parsed options ask for (shared with scripts/evaluate.py); ``still``: for one picture,
+    where a one-pass model takes the tiled second look unless ``--no-tiles`` (its cost is paid once)."""
     from bgblur.segmenters import create_segmenter
 
     if args.tiles and args.mask_rcnn is not None:
@@ -233,7 +235,8 @@ def build_segmenter(args: argparse.Namespace):
         detections=args.detections,
         input_width=args.input_width,
     )
-    if args.tiles:
+    tiles = args.tiles if args.tiles is not None else still and args.mask_rcnn is None
+    if tiles:
         from bgblur.segmenters.tiled import TiledSegmenter
 
         return TiledSegmenter(segmenter)
@@ -343,9 +346,9 @@ def run(args: argparse.Namespace) -> int:
                 info(f"{source.description}: {source.size[0]}x{source.size[1]} at {source.fps:g} fps")
             if isinstance(source, VideoFileSource):
                 source_path = source.path
-            segmenter = build_segmenter(args)
-            matte_maker = build_matte_maker(args, segmenter)
             still = source.frame_count == 1 and not source.is_live
+            segmenter = build_segmenter(args, still)
+            matte_maker = build_matte_maker(args, segmenter)
             outputs = []
             if args.output is not None:
                 recording = ImageFileSink(args.output) if still else VideoFileSink(args.output, source.fps, source.size)

@@ -128,17 +128,19 @@ class Evaluator:
     """Runs one bgblur configuration (segmenter + matte maker + effect, built by the CLI's code) over a data set."""
 
     def __init__(self, bgblur_args: argparse.Namespace, out: Path | None, tolerance: int = 3) -> None:
-        self.segmenter = build_segmenter(bgblur_args)
-        self.matte_maker = build_matte_maker(bgblur_args, self.segmenter)
+        # As the bgblur command would: a picture and a video may get different segmenters (tiles on pictures).
+        self.picture_segmenter = build_segmenter(bgblur_args, still=True)
+        self.video_segmenter = build_segmenter(bgblur_args)
+        self.matte_maker = build_matte_maker(bgblur_args, self.video_segmenter)
         self.effect = build_effect(bgblur_args)
         self.out = out
         self.tolerance = tolerance
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
 
-    def _run_frame(self, image: np.ndarray) -> tuple[np.ndarray, float, float]:
+    def _run_frame(self, image: np.ndarray, segmenter) -> tuple[np.ndarray, float, float]:
         start = time.perf_counter()
-        probability = self.segmenter.segment(image)
+        probability = segmenter.segment(image)
         mid = time.perf_counter()
         alpha8 = self.matte_maker(probability, image)
         end = time.perf_counter()
@@ -148,7 +150,7 @@ class Evaluator:
         image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
         truth = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
         self.matte_maker.reset()  # each picture is its own scene
-        alpha, ms_inf, ms_matte = self._run_frame(image)
+        alpha, ms_inf, ms_matte = self._run_frame(image, self.picture_segmenter)
         metrics = frame_metrics(alpha, truth, self.tolerance)
         if self.out is not None:
             picture = side_by_side(image, alpha, self.effect(image, alpha), truth)
@@ -176,7 +178,7 @@ class Evaluator:
             ok, image = capture.read()
             if not ok:
                 break
-            alpha, t_inf, t_matte = self._run_frame(image)
+            alpha, t_inf, t_matte = self._run_frame(image, self.video_segmenter)
             ms_inf.append(t_inf)
             ms_matte.append(t_matte)
             if previous is not None:

@@ -92,7 +92,8 @@ def test_image_output_and_matte(testdata: Path, tmp_path: Path) -> None:
             "noperson_coffee_cup",
             # Known limit of the selfie model (brief: it calls a single salient subject "person"); strict, so
             # this turns into a failure to remove the mark once the default fixes it. The opt-in
-            # --presence face-or-body does (tests/test_presence.py) but costs IoU, so it is not the default.
+            # --presence face-or-pose fixes it without costing IoU (tests/test_presence.py), but needs the
+            # pose model, which is downloaded, not bundled; so it is not the default.
             marks=pytest.mark.xfail(strict=True, reason="selfie model calls the cup a person (~20 % of pixels)"),
         ),
     ],
