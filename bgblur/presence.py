@@ -198,8 +198,9 @@ class PresenceCheck:
         self._last_seen: int | None = None  # last frame a face or body was found
         self._previous: np.ndarray | None = None  # last frame's kept mask, working resolution
 
-    def _update_faces(self, image: np.ndarray) -> bool:
-        """Run the face detector if this is a detector frame; returns whether it ran."""
+    def _next_frame(self, image: np.ndarray) -> bool:
+        """Count a frame; on a detector frame run the face detector and age out old faces and bodies.
+        Returns whether this was a detector frame."""
         self._frame += 1
         if self._frame % self.every and self._frame > 0:
             return False
@@ -216,7 +217,7 @@ class PresenceCheck:
     def keep(self, labels: np.ndarray, count: int, image: np.ndarray) -> np.ndarray:
         """Boolean per label (index 0 = background, always False): keep this region of the ``labels`` map
         (connected components at the working resolution, from the matte of this frame; ``image`` is the frame)."""
-        detectors_ran = self._update_faces(image)
+        detectors_ran = self._next_frame(image)
         height, width = labels.shape
         sx, sy = width / image.shape[1], height / image.shape[0]
         # Evidence windows in the frame's pixels: a face and one face-height below it (chin, neck, shoulders);
