@@ -40,6 +40,13 @@ def _load_script() -> ModuleType:
 dm = _load_script()
 
 
+def run_script(*args: str) -> subprocess.CompletedProcess[str]:
+    """The script as a user runs it, in its own process, from the repository."""
+    return subprocess.run(
+        [sys.executable, "scripts/download_models.py", *args], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -171,22 +178,7 @@ def test_success_places_member(server: Server, dest: Path, capsys: pytest.Captur
 def test_success_subprocess(server: Server, dest: Path) -> None:
     archive = good_archive()
     url = server.serve("/model.tar.gz", archive)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "scripts/download_models.py",
-            "--dest",
-            str(dest),
-            "--archive-url",
-            url,
-            "--sha256",
-            sha256(archive),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = run_script("--dest", str(dest), "--archive-url", url, "--sha256", sha256(archive))
     assert proc.returncode == 0, proc.stderr
     assert (dest / "frozen_inference_graph.pb").read_bytes() == FAKE_PB
     assert (
@@ -234,22 +226,7 @@ def test_wrong_sha256_leaves_nothing(server: Server, dest: Path, capsys: pytest.
 
 def test_wrong_sha256_subprocess_single_error_line(server: Server, dest: Path) -> None:
     url = server.serve("/model.tar.gz", good_archive())
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "scripts/download_models.py",
-            "--dest",
-            str(dest),
-            "--archive-url",
-            url,
-            "--sha256",
-            "ab" * 32,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = run_script("--dest", str(dest), "--archive-url", url, "--sha256", "ab" * 32)
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert "Traceback" not in proc.stderr
@@ -354,22 +331,7 @@ def test_non_https_url_refused(url: str, dest: Path, capsys: pytest.CaptureFixtu
 
 
 def test_non_https_url_refused_subprocess(dest: Path) -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "scripts/download_models.py",
-            "--dest",
-            str(dest),
-            "--archive-url",
-            "http://example.com/a.tgz",
-            "--sha256",
-            "0" * 64,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = run_script("--dest", str(dest), "--archive-url", "http://example.com/a.tgz", "--sha256", "0" * 64)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1
     assert proc.stderr.startswith("download_models: error: refusing URL 'http://example.com/a.tgz'")
@@ -409,13 +371,7 @@ def test_http_404(server: Server, dest: Path, capsys: pytest.CaptureFixture[str]
 
 def test_http_404_subprocess(server: Server, dest: Path) -> None:
     url = server.url("/missing.tar.gz")
-    proc = subprocess.run(
-        [sys.executable, "scripts/download_models.py", "--dest", str(dest), "--archive-url", url, "--sha256", "0" * 64],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = run_script("--dest", str(dest), "--archive-url", url, "--sha256", "0" * 64)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == f"download_models: error: HTTP 404 Not Found for {url}"
@@ -858,13 +814,7 @@ def test_pose_conflicting_option(
 
 
 def test_pose_conflicting_option_subprocess(pose_dest: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "scripts/download_models.py", "--pose", "--dest", str(pose_dest), *POSE_CONFLICTS[0]],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = run_script("--pose", "--dest", str(pose_dest), *POSE_CONFLICTS[0])
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.count("\n") == 1
