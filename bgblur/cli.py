@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bgblur import __version__
+from bgblur.build import BLUR_PRESETS, output_in_folder
 from bgblur.errors import BgblurError, UsageError, info
+from bgblur.frames import KERNEL_LIMITS, PEOPLE_CHOICES, PRESENCE_CHOICES, Controls
 
 EPILOG = """\
 keys in the window: p privacy (blur) on/off, m mirror, h help, q or Esc quit (closing the window quits too);
@@ -43,8 +45,9 @@ def _kernel(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1 or value > 501:
-        raise argparse.ArgumentTypeError(f"{value} is outside 1..501 (41 is the default)")
+    low, high = KERNEL_LIMITS
+    if value < low or value > high:
+        raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high} (41 is the default)")
     if value % 2 == 0:
         raise argparse.ArgumentTypeError(f"{value} is even: a Gaussian kernel needs a centre pixel, try {value + 1}")
     return value
@@ -73,9 +76,6 @@ def _frame_index(text: str) -> int:
     return value
 
 
-# --blur presets, as Gaussian kernel sizes (odd); medium is the tutorials' 41.
-BLUR_PRESETS = {"light": 21, "medium": 41, "strong": 81}
-DEFAULT_KERNEL = BLUR_PRESETS["medium"]
 LIGHT_WRAP_DEFAULT = 0.3  # --light-wrap without a value
 
 
@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     model.add_argument(
         "--people",
-        choices=("main", "all"),
+        choices=PEOPLE_CHOICES,
         default="main",
         help="keep only the main person (Mask R-CNN: top score; other models: largest region) or all (main)",
     )
@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     matte.add_argument(
         "--presence",
-        choices=("off", "face", "face-or-body", "face-or-pose"),
+        choices=PRESENCE_CHOICES,
         default="off",
         help="keep only regions with evidence of a person: a face (bundled face detector, remembered ~3 s), "
         "or also a region reaching the lower frame edge, or a body found by the pose model "
@@ -220,76 +220,10 @@ class _Interrupt:
     signal: int | None = None
 
 
-def build_segmenter(args: argparse.Namespace, still: bool = False):
-    """The segmenter the parsed options ask for (shared with scripts/evaluate.py); ``still``: for one picture,
-    where a one-pass model takes the tiled second look unless ``--no-tiles`` (its cost is paid once)."""
-    from bgblur.segmenters import create_segmenter
-
-    if args.tiles and args.mask_rcnn is not None:
-        raise UsageError("--tiles is for one-pass models (--model); Mask R-CNN already looks at every person")
-    segmenter = create_segmenter(
-        args.model,
-        args.mask_rcnn,
-        confidence=args.confidence,
-        people=args.people,
-        detections=args.detections,
-        input_width=args.input_width,
-    )
-    tiles = args.tiles if args.tiles is not None else still and args.mask_rcnn is None
-    if tiles:
-        from bgblur.segmenters.tiled import TiledSegmenter
-
-        return TiledSegmenter(segmenter)
-    return segmenter
-
-
-def build_matte_maker(args: argparse.Namespace, segmenter):
-    """The matte step for the parsed options and this segmenter (shared with scripts/evaluate.py)."""
-    from bgblur.matte import MatteMaker
-
-    threshold = args.threshold if args.threshold is not None else segmenter.default_threshold
-    presence = None
-    if args.presence != "off":
-        from bgblur.presence import PresenceCheck
-
-        body = None
-        if args.presence == "face-or-pose" and args.pose_model is not None:
-            from bgblur.presence import BodyDetector
-
-            body = BodyDetector(args.pose_model)
-        presence = PresenceCheck(args.presence, body=body)
-    return MatteMaker(threshold, refine=args.refine, temporal=args.smooth, people=args.people, presence=presence)
-
-
-def blur_kernel(args: argparse.Namespace) -> int:
-    """The Gaussian kernel asked for by --kernel or --blur (the tutorials' 41 by default)."""
-    return args.kernel or BLUR_PRESETS.get(args.blur or "", DEFAULT_KERNEL)
-
-
-def build_effect(args: argparse.Namespace):
-    """The privacy effect for the parsed options (shared with scripts/evaluate.py)."""
-    from bgblur.effects import BlurBackground
-
-    return BlurBackground(blur_kernel(args))
-
-
-def run(args: argparse.Namespace) -> int:
-    """Build and run the pipeline for parsed options. Raises BgblurError for anything the user can fix."""
-    from bgblur.audio import keep_audio
-    from bgblur.backgrounds import EffectSwitch, background_choices
-    from bgblur.effects import BlurBackground, ReplaceBackground
-    from bgblur.pipeline import Controls, Pipeline
-    from bgblur.segmenters import FailClosedSegmenter
-    from bgblur.sinks import (
-        ImageFileSink,
-        SinkGroup,
-        VideoFileSink,
-        VirtualCameraSink,
-        WindowSink,
-        check_output_path,
-    )
-    from bgblur.sources import VideoFileSource, open_source
-    from bgblur.views import DetectionRecorder, Visualizer
+def check_options(args: argparse.Namespace) -> None:
+    """Refuse option combinations that cannot work, and outputs that would lose the user's data, before any
+    slow work (raises UsageError or BgblurError). ``--output FOLDER`` becomes a file name in that folder."""
+    from bgblur.sinks.files import check_output_path
 
     if args.no_window and args.output is None and args.matte is None and args.virtual_camera is None:
         raise UsageError("--no-window needs --output, --matte or --virtual-camera, or there is nothing to see")
@@ -308,7 +242,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--visualize shows the model's view on the unblurred frame: drop --background/--light-wrap")
     if args.no_window and (args.show_mask or args.show_fps) and not args.quiet:
         info("--show-mask and --show-fps draw in the window only; output files keep the input's size, no overlay")
-    kernel = blur_kernel(args)
     inputs = [Path(args.source)] if not args.source.isdigit() else []
     if args.output is not None and args.output.is_dir():
         args.output = output_in_folder(args.output, args.source, "bgblur")
@@ -319,9 +252,19 @@ def run(args: argparse.Namespace) -> int:
             check_output_path(path, kind, args.overwrite, inputs)
     if args.output is not None and args.matte is not None and args.output.resolve() == args.matte.resolve():
         raise UsageError("--output and --matte name the same file")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the options, build the parts, run them; returns the exit status. Raises BgblurError for anything the
+    user can fix."""
+    from bgblur.build import build_pipeline
+    from bgblur.run import run_pipeline
+    from bgblur.sinks.window import WindowSink
+    from bgblur.sources import open_source
+
+    check_options(args)
     # Open the window first: with no display this fails at once, before any slow work.
     window = None if args.no_window else WindowSink()
-
     controls = Controls()
     interrupt = _Interrupt()
 
@@ -330,9 +273,6 @@ def run(args: argparse.Namespace) -> int:
         controls.stop = True
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    sinks = []
-    recording = None
-    source_path: Path | None = None  # a video file whose sound is muxed back into the output
     try:
         with open_source(
             args.source,
@@ -344,95 +284,31 @@ def run(args: argparse.Namespace) -> int:
         ) as source:
             if source.is_live and not args.quiet:
                 info(f"{source.description}: {source.size[0]}x{source.size[1]} at {source.fps:g} fps")
-            if isinstance(source, VideoFileSource):
-                source_path = source.path
-            still = source.frame_count == 1 and not source.is_live
-            segmenter = build_segmenter(args, still)
-            matte_maker = build_matte_maker(args, segmenter)
-            outputs = []
-            if args.output is not None:
-                recording = ImageFileSink(args.output) if still else VideoFileSink(args.output, source.fps, source.size)
-                outputs.append(recording)
-            if args.virtual_camera is not None:
-                rate = source.fps or 30.0  # a still picture is sent at the usual camera rate
-                camera = VirtualCameraSink(source.size, rate, args.virtual_camera or None)
-                outputs.append(camera)
-                if not args.quiet:
-                    info(f"virtual camera {camera.device}: {source.size[0]}x{source.size[1]} at {rate:g} fps")
-            sinks.extend(outputs)
-            matte_output = None
-            if args.matte is not None:
-                matte_output = (
-                    ImageFileSink(args.matte)
-                    if still
-                    else VideoFileSink(args.matte, source.fps, source.size, gray=True)
-                )
-                sinks.append(matte_output)
-            controls.kernel = kernel
-            if args.visualize:
-                recorder = DetectionRecorder(segmenter) if hasattr(segmenter, "detect") else None
-                segmenter = recorder or segmenter
-                effect = Visualizer(recorder, matte_maker.threshold)
-            else:
-                replacements = [
-                    ReplaceBackground(b, args.light_wrap) for b in background_choices(args.background, source.fps)
-                ]
-                effect = EffectSwitch(controls, BlurBackground(kernel), replacements)
-                controls.choice = 1 if args.background else 0  # start on the asked background, else blur
-            controls.show_mask, controls.show_fps = args.show_mask, args.show_fps
-            guarded = FailClosedSegmenter(segmenter)
-            pipeline = Pipeline(
-                source,
-                guarded,
-                matte_maker,
-                effect,
-                output=SinkGroup(outputs) if outputs else None,
-                matte_output=matte_output,
-                window=window,
-                controls=controls,
-                progress=not args.quiet,
-                hold_still=args.virtual_camera is not None,
-                frame_range=(args.start_frame, args.end_frame),
-                sync=args.sync,
-            )
+            pipeline = build_pipeline(args, source, controls, window)
             try:
-                pipeline.run()
+                run_pipeline(
+                    pipeline,
+                    source,
+                    progress=not args.quiet,
+                    hold_still=args.virtual_camera is not None,
+                    sync=args.sync,
+                )
             finally:
                 if args.stats:
                     print(pipeline.times.summary(), file=sys.stderr)
+                pipeline.close()
+            guarded = pipeline.segmenter
             if guarded.failures:
                 raise BgblurError(
                     f"the model failed on {guarded.failures} of {guarded.calls} frames; "
                     "those frames were blurred whole (the output is complete)"
                 )
     finally:
-        for sink in sinks:
-            sink.close()
         if window is not None:
             window.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    if isinstance(recording, VideoFileSink) and recording.frames and source_path is not None:
-        keep_audio(args.output, source_path, quiet=args.quiet)
     return 130 if interrupt.signal == signal.SIGINT else 0
-
-
-def output_in_folder(folder: Path, source: str, tag: str) -> Path:
-    """``--output FOLDER``: the input's name with ``-TAG`` added, in FOLDER (``talk.mp4`` → ``FOLDER/talk-bgblur.mp4``);
-    a camera or stream gets ``camera-TAG.mp4`` / ``stream-TAG.mp4``. The input itself is never the answer."""
-    from bgblur.sinks import IMAGE_SUFFIXES, VIDEO_CODECS
-    from bgblur.sources import is_stream_url
-
-    if source.isdigit() or is_stream_url(source):
-        return folder / f"{'camera' if source.isdigit() else 'stream'}-{tag}.mp4"
-    path = Path(source)
-    suffix = path.suffix.lower()
-    if suffix not in IMAGE_SUFFIXES and suffix not in VIDEO_CODECS:
-        # Keep the kind of file: pictures OpenCV reads but cannot write as such become PNG, other videos MP4.
-        import cv2
-
-        suffix = ".png" if cv2.haveImageReader(str(path)) else ".mp4"
-    return folder / f"{path.stem}-{tag}{suffix}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 
 from bgblur.errors import BgblurError
+from bgblur.models import MODEL_SUFFIXES, check_model_file
 from bgblur.native import captured_native_output
 
 # OpenCV 5 has two engines; its new default cannot run Mask R-CNN's two-output forward, and the classic
@@ -19,21 +20,6 @@ _READERS = {
     ".onnx": lambda model, config: cv2.dnn.readNetFromONNX(model, **_ENGINE),
     ".pb": lambda model, config: cv2.dnn.readNetFromTensorflow(model, config or "", **_ENGINE),
 }
-FORMAT_NAMES = {".tflite": "TFLite", ".onnx": "ONNX", ".pb": "TensorFlow"}
-
-
-def check_model_file(model: Path, hint: str = "") -> None:
-    """Refuse a model path of an unknown format, missing, a folder or empty, before anything reads it."""
-    suffix = model.suffix.lower()
-    if suffix not in _READERS:
-        extra = " (give the model file itself; its .json card is found beside it)" if suffix == ".json" else ""
-        raise BgblurError(f"{model}: unsupported model format {model.suffix!r}: use .onnx, .tflite or .pb{extra}")
-    if not model.exists():
-        raise BgblurError(f"model file not found: {model}{hint}")
-    if not model.is_file():
-        raise BgblurError(f"model {model} is a folder, not a model file{hint}")
-    if model.stat().st_size == 0:
-        raise BgblurError(f"model file {model} is empty (an interrupted download or copy?){hint}")
 
 
 def read_net(model: Path, config: Path | None = None, hint: str = "") -> cv2.dnn.Net:
@@ -42,7 +28,7 @@ def read_net(model: Path, config: Path | None = None, hint: str = "") -> cv2.dnn
     if config is not None and not config.is_file():
         raise BgblurError(f"model file missing: {config}{hint}")
     reader = _READERS[model.suffix.lower()]
-    kind = FORMAT_NAMES[model.suffix.lower()]
+    kind = MODEL_SUFFIXES[model.suffix.lower()]
     # OpenCV's TF importer prints its layer map to stdout when a graph is broken: keep that off the terminal.
     with captured_native_output():
         try:

@@ -17,6 +17,7 @@ import imutils
 import numpy as np
 
 from bgblur.errors import BgblurError
+from bgblur.models import MASK_RCNN_HINT
 from bgblur.segmenters.dnn import read_net
 
 GRAPH = "frozen_inference_graph.pb"
@@ -24,7 +25,6 @@ TEXT_GRAPH = "mask_rcnn_inception_v2_coco_2018_01_28.pbtxt"
 LABELS = "object_detection_classes_coco.txt"
 COLORS = "colors.txt"
 PERSON_CLASS = 0
-DOWNLOAD_HINT = " (run: python scripts/download_models.py)"
 
 
 @dataclass(frozen=True)
@@ -74,12 +74,12 @@ class MaskRCNNSegmenter:
         input_width: int = 600,
     ) -> None:
         if not folder.is_dir():
-            raise BgblurError(f"Mask R-CNN folder not found: {folder}{DOWNLOAD_HINT}")
+            raise BgblurError(f"Mask R-CNN folder not found: {folder}{MASK_RCNN_HINT}")
         for name in (GRAPH, TEXT_GRAPH, LABELS):
             if not (folder / name).is_file():
-                raise BgblurError(f"Mask R-CNN file missing: {folder / name}{DOWNLOAD_HINT}")
+                raise BgblurError(f"Mask R-CNN file missing: {folder / name}{MASK_RCNN_HINT}")
         if (folder / GRAPH).stat().st_size == 0:
-            raise BgblurError(f"Mask R-CNN weights are empty: {folder / GRAPH}{DOWNLOAD_HINT}")
+            raise BgblurError(f"Mask R-CNN weights are empty: {folder / GRAPH}{MASK_RCNN_HINT}")
         self.folder = folder
         self.confidence = confidence
         self.people = people
@@ -93,11 +93,11 @@ class MaskRCNNSegmenter:
     def _load(folder: Path, detections: int) -> cv2.dnn.Net:
         text = (folder / TEXT_GRAPH).read_text(encoding="utf-8", errors="replace")
         if "detection_out_final" not in text:
-            raise BgblurError(f"{folder / TEXT_GRAPH} is not the Mask R-CNN text graph{DOWNLOAD_HINT}")
+            raise BgblurError(f"{folder / TEXT_GRAPH} is not the Mask R-CNN text graph{MASK_RCNN_HINT}")
         with tempfile.TemporaryDirectory(prefix="bgblur-") as tmp:
             text_graph = Path(tmp) / TEXT_GRAPH
             text_graph.write_text(set_keep_top_k(text, detections), encoding="utf-8")
-            net = read_net(folder / GRAPH, text_graph, hint=DOWNLOAD_HINT)
+            net = read_net(folder / GRAPH, text_graph, hint=MASK_RCNN_HINT)
         return net
 
     def forward(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -109,7 +109,7 @@ class MaskRCNNSegmenter:
         except cv2.error as exc:
             raise BgblurError(
                 f"Mask R-CNN failed to run: the weights do not match the text graph in {self.folder} ({exc.err})"
-                f"{DOWNLOAD_HINT}"
+                f"{MASK_RCNN_HINT}"
             ) from None
         return boxes, masks
 

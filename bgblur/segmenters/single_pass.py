@@ -23,7 +23,8 @@ import cv2
 import numpy as np
 
 from bgblur.errors import BgblurError
-from bgblur.segmenters.dnn import check_model_file, opencv_reason, read_net
+from bgblur.models import check_model_file
+from bgblur.segmenters.dnn import opencv_reason, read_net
 from bgblur.segmenters.fast_head import split_head
 
 OUTPUT_KINDS = ("softmax", "sigmoid", "probability")

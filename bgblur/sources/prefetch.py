@@ -10,56 +10,37 @@ nothing is ever dropped: the queue is bounded and the reader waits when it is fu
 from __future__ import annotations
 
 import queue
-import threading
 from collections.abc import Callable
 
-from bgblur.sources import Frame, Source
-
-_END = object()
+from bgblur.frames import Frame
+from bgblur.sources.base import Source
+from bgblur.threads import END, Worker
 
 
 class PrefetchSource(Source):
-    """Wraps a file source; ``read()`` returns its frames in order (errors from the reader are raised there), and
-    ``read_prepared()`` each frame with what ``prepare(frame)`` returned for it in the reader thread."""
+    """Wraps a file source; ``read()`` returns its frames in order (an error of the reader is raised there, after
+    the frames read before it), and ``read_prepared()`` each frame with what ``prepare(frame)`` returned for it
+    in the reader thread."""
 
     def __init__(self, inner: Source, depth: int = 3, prepare: Callable[[Frame], object] | None = None) -> None:
         self.inner = inner
+        self.info = inner.info
         self.prepare = prepare
-        self.is_live = inner.is_live
-        self.description, self.fps, self.size, self.frame_count = (
-            inner.description,
-            inner.fps,
-            inner.size,
-            inner.frame_count,
-        )
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
         self._ended = False
-        self._thread = threading.Thread(target=self._run, name="bgblur-decoder", daemon=True)
-        self._thread.start()
+        self._reader = Worker(self._run, "decoder", on_exit=self._end).start()
 
-    def _put(self, item: object) -> bool:
-        """Queue ``item``, waiting for room; False once the reader is told to stop."""
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def _run(self, stop) -> None:
+        while not stop.is_set():
+            frame = self.inner.read()
+            if frame is None:
+                return
+            prepared = self.prepare(frame) if self.prepare is not None else None
+            if not self._reader.put(self._queue, (frame, prepared)):
+                return
 
-    def _run(self) -> None:
-        try:
-            while not self._stop.is_set():
-                frame = self.inner.read()
-                if frame is None:
-                    self._put(_END)
-                    return
-                prepared = self.prepare(frame) if self.prepare is not None else None
-                if not self._put((frame, prepared)):
-                    return
-        except BaseException as exc:  # raised again by read(), in the caller's thread
-            self._put(exc)
+    def _end(self) -> None:
+        self._reader.put(self._queue, END)  # after the last frame, or after a failure (raised by read())
 
     def read(self) -> Frame | None:
         item = self.read_prepared()
@@ -70,18 +51,16 @@ class PrefetchSource(Source):
         if self._ended:
             return None
         item = self._queue.get()
-        if isinstance(item, BaseException):
+        if item is END:
             self._ended = True
-            raise item
-        if item is _END:
-            self._ended = True
+            self._reader.check()
             return None
         return item  # type: ignore[return-value]
 
     def stop(self) -> None:
         """Stop the reader and join it; the wrapped source stays open (its owner closes it)."""
-        self._stop.set()
-        self._thread.join()
+        self._ended = True
+        self._reader.stop()
 
     def close(self) -> None:
         """Stop the reader, then close the wrapped source (in that order: the reader may be mid-read)."""

@@ -1,6 +1,6 @@
 """A camera without a camera: pictures that "arrive" on a clock, for benchmarks and tests of the live path.
 
-Behaves like :class:`~bgblur.sources.LiveSource` as the pipeline sees it — ``read()`` returns the newest frame
+Behaves like :class:`~bgblur.sources.live.LiveSource` as the pipeline sees it — ``read()`` returns the newest frame
 not handed out yet, waiting for the next one if needed; frames nobody took in time are gone — but the frames
 come from memory, so decoding costs nothing and every run sees the same pictures.
 """
@@ -13,24 +13,21 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from bgblur.sources import Frame, Source
+from bgblur.frames import Frame, StreamInfo
+from bgblur.sources.base import Source
 
 
 class SimulatedCamera(Source):
     """Frame ``i`` of ``images`` (looped) is captured at ``start + i / fps``; ``frame_limit`` frames in all."""
 
-    is_live = True
-
     def __init__(self, images: Sequence[np.ndarray], fps: float = 30.0, frame_limit: int | None = None) -> None:
         if not images:
             raise ValueError("a simulated camera needs at least one picture")
         self.images = images
-        self.fps = fps
         self.frame_limit = frame_limit
-        self.size = (images[0].shape[1], images[0].shape[0])
-        self.description = f"simulated camera ({len(images)} pictures at {fps:g} fps)"
+        size = (images[0].shape[1], images[0].shape[0])
+        self.info = StreamInfo(f"simulated camera ({len(images)} pictures at {fps:g} fps)", size, fps, is_live=True)
         self.dropped = 0  # frames that came and went while nobody read
-        self.handed_out = 0
         self._start: float | None = None
         self._last_index = -1
 
@@ -46,5 +43,4 @@ class SimulatedCamera(Source):
             return None
         self.dropped += newest - self._last_index - 1
         self._last_index = newest
-        self.handed_out += 1
         return Frame(self.images[newest % len(self.images)], newest, self._start + newest / self.fps)

@@ -15,137 +15,15 @@ Only the last step touches the full-size frame, and it writes 8-bit weights stra
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import cv2
 import numpy as np
 
-from bgblur.effects import shrink
-
-if TYPE_CHECKING:
-    from bgblur.presence import PresenceCheck
-
-PEOPLE_CHOICES = ("main", "all")
-
-
-def flush_denormals(values: np.ndarray) -> np.ndarray:
-    """Set magnitudes below 1e-6 to zero, in place: model tails and decaying averages reach denormal floats
-    (~1e-40), which make every later float operation on them several times slower."""
-    values[np.abs(values) < 1e-6] = 0.0
-    return values
-
-
-class TemporalSmoother:
-    """Per-pixel exponential moving average of the matte whose weight says how much to trust the new frame.
-
-    The weight rises to 1 (follow at once) where the picture itself changed by ``motion`` or more (grey level,
-    0..1) — real motion — or where the matte jumped by ``follow`` or more; elsewhere the new value is blended
-    in with weight ``floor``, which damps the model's frame-to-frame wavering on a still scene. Drops towards
-    background get ``drop_boost`` times the weight, so when in doubt the matte errs towards blurring.
-    """
-
-    def __init__(self, floor: float = 0.15, motion: float = 0.12, follow: float = 0.6, drop_boost: float = 2.0) -> None:
-        self.floor = np.float32(floor)
-        self.inv_motion = np.float32(1.0 / motion)
-        self.inv_follow = np.float32(1.0 / follow)
-        self.drop_boost = np.float32(drop_boost)
-        self._state: np.ndarray | None = None
-        self._guide: np.ndarray | None = None
-        self._weight: np.ndarray | None = None
-        self._extra: dict[str, np.ndarray] = {}
-
-    def __call__(self, value: np.ndarray, guide: np.ndarray | None = None) -> np.ndarray:
-        """The smoothed matte for this frame; ``guide`` is the frame's grey picture (float 0..1, same size)."""
-        state = self._state
-        if state is None or state.shape != value.shape:
-            self._state = value.copy()
-            self._guide = None if guide is None else guide.copy()
-            self._weight = None
-            return value
-        delta = value - state
-        weight = np.abs(delta) * self.inv_follow
-        if guide is not None and self._guide is not None and self._guide.shape == guide.shape:
-            # A 5x5 mean of the picture's change: one noisy pixel is not motion, a moving edge is.
-            change = cv2.blur(cv2.absdiff(guide, self._guide), (5, 5)) * self.inv_motion
-            np.maximum(weight, change, out=weight)
-        if guide is not None:
-            self._guide = guide.copy()
-        weight[delta < 0] *= self.drop_boost
-        np.clip(weight, self.floor, 1.0, out=weight)
-        self._weight = weight
-        state += weight * delta
-        return flush_denormals(state).copy()
-
-    def follow(self, key: str, value: np.ndarray) -> np.ndarray:
-        """Smooth another per-pixel map of this frame (e.g. guided-filter coefficients) with the same weights."""
-        previous = self._extra.get(key)
-        if previous is None or previous.shape != value.shape or self._weight is None:
-            self._extra[key] = value.copy()
-            return value
-        previous += self._weight * (value - previous)
-        return flush_denormals(previous).copy()
-
-    def reset(self) -> None:
-        """Forget the previous frame."""
-        self._state = None
-        self._guide = None
-        self._weight = None
-        self._extra.clear()
-
-
-def guided_coefficients(
-    guide: np.ndarray, source: np.ndarray, radius: int, eps: float, smoother: TemporalSmoother | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Guided filter (He et al.) of ``source`` by the grey ``guide`` (both float32 0..1, same size), box filters
-    only: the per-pixel linear coefficients ``a, b`` with ``filtered = a * guide + b``.
-
-    Applying them to a larger picture of the same scene (upsampled) is the "fast guided filter": the edges then
-    come from the full-resolution frame.
-    """
-    size = (2 * radius + 1, 2 * radius + 1)
-
-    def box(x: np.ndarray) -> np.ndarray:
-        return cv2.boxFilter(x, cv2.CV_32F, size, borderType=cv2.BORDER_REFLECT)
-
-    mean_i = box(guide)
-    mean_p = box(source)
-    cov_ip = box(guide * source) - mean_i * mean_p
-    var_i = box(guide * guide) - mean_i * mean_i
-    a = cov_ip / (var_i + np.float32(eps))
-    b = mean_p - a * mean_i
-    mean_a, mean_b = box(a), box(b)
-    if smoother is not None:
-        # The coefficients amplify the guide's noise: steady them with the matte's own temporal weights.
-        mean_a, mean_b = smoother.follow("a", mean_a), smoother.follow("b", mean_b)
-    return flush_denormals(mean_a), flush_denormals(mean_b)
-
-
-def keep_regions(
-    mask: np.ndarray,
-    people: str,
-    min_area: float,
-    presence: PresenceCheck | None = None,
-    image: np.ndarray | None = None,
-) -> np.ndarray | None:
-    """Which connected regions of the boolean ``mask`` to keep: the largest (``main``) or all, without specks
-    smaller than ``min_area`` (fraction of the picture) and, with a ``presence`` check, without regions that show
-    no evidence of a person in ``image``. Returns a uint8 0/1 keep map, or None to keep all."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    if presence is not None and image is not None:
-        evidence = presence.keep(labels, count, image)  # runs every frame: its face memory must see each one
-    elif count <= 2 and (count < 2 or stats[1, cv2.CC_STAT_AREA] >= min_area * mask.size):
-        return None  # nothing to drop: skip the relabelling
-    else:
-        evidence = np.ones(count, bool)
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    keep = (areas >= min_area * mask.size) & evidence[1:]
-    if people == "main" and keep.any():
-        # The largest region with evidence: a big cup must not win over a smaller person.
-        main = int(np.argmax(np.where(keep, areas, -1)))
-        keep[:] = False
-        keep[main] = True
-    lookup = np.concatenate([[0], keep.astype(np.uint8)])
-    return lookup[labels].astype(np.uint8)
+from bgblur.frames import PEOPLE_CHOICES
+from bgblur.imaging import flush_denormals, shrink
+from bgblur.matte.presence import PresenceCheck
+from bgblur.matte.refine import guided_coefficients
+from bgblur.matte.regions import keep_regions
+from bgblur.matte.smoothing import TemporalSmoother
 
 
 class MatteMaker:

@@ -9,17 +9,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import cv2
 import numpy as np
 
-from bgblur.effects import BlurBackground, ReplaceBackground, alpha_to_u8, composite, shrink
 from bgblur.errors import BgblurError, UsageError
-from bgblur.sources import IMAGE_SUFFIXES
-
-if TYPE_CHECKING:
-    from bgblur.pipeline import Controls
+from bgblur.imaging import READABLE_IMAGE_SUFFIXES
 
 # Named colours as RGB (what people write); converted to BGR for OpenCV.
 NAMED_COLOURS = {
@@ -34,6 +30,7 @@ NAMED_COLOURS = {
     "cyan": (0, 255, 255),
     "magenta": (255, 0, 255),
 }
+
 DEFAULT_COLOUR = "green"
 
 
@@ -43,6 +40,8 @@ class BackgroundProvider(Protocol):
     description: str
 
     def frame_for(self, size: tuple[int, int]) -> np.ndarray: ...
+
+    def close(self) -> None: ...
 
 
 def parse_colour(text: str) -> tuple[int, int, int] | None:
@@ -88,6 +87,9 @@ class ColourBackground:
             cached = self._cache[size] = np.full((size[1], size[0], 3), self.bgr, np.uint8)
         return cached
 
+    def close(self) -> None:
+        pass
+
 
 class ImageBackground:
     """A picture file, decoded on first use and cover-cropped once per frame size."""
@@ -111,6 +113,9 @@ class ImageBackground:
         if cached is None:
             cached = self._cache[size] = cover_crop(self._load(), size)
         return cached
+
+    def close(self) -> None:
+        pass
 
 
 class VideoBackground:
@@ -168,7 +173,7 @@ class VideoBackground:
 
 def folder_images(folder: Path) -> list[Path]:
     """The pictures in ``folder``, sorted by name (the order ``a``/``d`` cycle through)."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in READABLE_IMAGE_SUFFIXES)
 
 
 def open_backgrounds(spec: str, source_fps: float = 0.0) -> list[BackgroundProvider]:
@@ -177,10 +182,12 @@ def open_backgrounds(spec: str, source_fps: float = 0.0) -> list[BackgroundProvi
     if path.is_dir():
         images = folder_images(path)
         if not images:
-            raise UsageError(f"--background folder {spec} holds no pictures ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            raise UsageError(
+                f"--background folder {spec} holds no pictures ({', '.join(sorted(READABLE_IMAGE_SUFFIXES))})"
+            )
         return [ImageBackground(p) for p in images]
     if path.is_file():
-        if path.suffix.lower() in IMAGE_SUFFIXES or cv2.haveImageReader(str(path)):
+        if path.suffix.lower() in READABLE_IMAGE_SUFFIXES or cv2.haveImageReader(str(path)):
             background = ImageBackground(path)
             background.frame_for((16, 16))  # decode now: a bad file fails before any work, not mid-run
             return [background]
@@ -202,59 +209,3 @@ def background_choices(spec: str | None, source_fps: float = 0.0) -> list[Backgr
         assert colour is not None
         chosen.append(ColourBackground(colour, DEFAULT_COLOUR))
     return chosen
-
-
-def _small_size(size: tuple[int, int], factor: int) -> tuple[int, int]:
-    return max(1, size[0] // factor), max(1, size[1] // factor)
-
-
-def apply_light_wrap(
-    frame: np.ndarray,
-    background: np.ndarray,
-    alpha: np.ndarray,
-    strength: float,
-    radius: int = 24,
-    *,
-    _scratch: dict[str, np.ndarray] | None = None,
-) -> np.ndarray:
-    """A touch of the new background's light on the person's edge, so they sit in it rather than on it.
-
-    Just inside the edge the person is blended towards a blur of the background, by ``strength`` at most,
-    fading to nothing ``radius`` px inside. Blurs at quarter size (light has no fine detail), weights in 8-bit.
-    """
-    scratch = {} if _scratch is None else _scratch
-    size = (frame.shape[1], frame.shape[0])
-    small = _small_size(size, 4)
-    k = max(3, (radius // 4) | 1)
-    a8 = alpha_to_u8(alpha)
-    soft = cv2.GaussianBlur(shrink(a8, small), (k, k), 0)
-    light = cv2.GaussianBlur(shrink(background, small), (k, k), 0)
-    # Person pixels (alpha) near background (1 - soft alpha) take the light; 2x so the edge itself gets `strength`.
-    outside = cv2.resize(soft, size, scratch.get("outside"), interpolation=cv2.INTER_LINEAR)
-    cv2.bitwise_not(outside, outside)
-    weight = cv2.multiply(a8, outside, scratch.get("wrap_weight"), scale=2.0 * strength / 255)
-    cv2.min(weight, np.full_like(weight, round(255 * strength)), weight)
-    light = cv2.resize(light, size, scratch.get("light"), interpolation=cv2.INTER_LINEAR)
-    if _scratch is not None:
-        scratch.update(outside=outside, wrap_weight=weight, light=light)
-    return composite(light, frame, weight, _scratch=scratch)
-
-
-class EffectSwitch:
-    """The effect the keys choose: choice 0 is the blur (its kernel follows ``[``/``]``), choice ``i`` ≥ 1 the
-    ``i``-th replaced background. Reads the live :class:`~bgblur.pipeline.Controls` on every frame."""
-
-    def __init__(self, controls: Controls, blur: BlurBackground, replacements: list[ReplaceBackground]) -> None:
-        self.controls = controls
-        self.blur = blur
-        self.replacements = replacements
-        controls.choices = 1 + len(replacements)
-
-    @property
-    def current(self) -> BlurBackground | ReplaceBackground:
-        choice = self.controls.choice % self.controls.choices
-        return self.blur if choice == 0 else self.replacements[choice - 1]
-
-    def __call__(self, frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        self.blur.kernel = self.controls.kernel
-        return self.current(frame, alpha)

@@ -1,0 +1,174 @@
+"""Options → parts: the segmenter, the matte step, the effect, the outputs and the pipeline, exactly as the
+``bgblur`` command builds them (``scripts/bench.py`` and ``scripts/evaluate.py`` build theirs here too).
+
+``args`` is the command line's parsed namespace (:func:`bgblur.cli.build_parser`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bgblur.errors import UsageError, info
+from bgblur.frames import Controls, StreamInfo
+from bgblur.sources import Source, is_stream_url
+
+# --blur presets, as Gaussian kernel sizes (odd); medium is the tutorials' 41.
+BLUR_PRESETS = {"light": 21, "medium": 41, "strong": 81}
+DEFAULT_KERNEL = BLUR_PRESETS["medium"]
+
+
+def blur_kernel(args: argparse.Namespace) -> int:
+    """The Gaussian kernel asked for by --kernel or --blur (the tutorials' 41 by default)."""
+    return args.kernel or BLUR_PRESETS.get(args.blur or "", DEFAULT_KERNEL)
+
+
+def build_segmenter(args: argparse.Namespace, still: bool = False):
+    """The segmenter the options ask for; ``still``: for one picture, where a one-pass model takes the tiled
+    second look unless ``--no-tiles`` (its cost is paid once)."""
+    from bgblur.segmenters import create_segmenter
+
+    if args.tiles and args.mask_rcnn is not None:
+        raise UsageError("--tiles is for one-pass models (--model); Mask R-CNN already looks at every person")
+    segmenter = create_segmenter(
+        args.model,
+        args.mask_rcnn,
+        confidence=args.confidence,
+        people=args.people,
+        detections=args.detections,
+        input_width=args.input_width,
+    )
+    tiles = args.tiles if args.tiles is not None else still and args.mask_rcnn is None
+    if tiles:
+        from bgblur.segmenters.tiled import TiledSegmenter
+
+        return TiledSegmenter(segmenter)
+    return segmenter
+
+
+def build_matte_maker(args: argparse.Namespace, segmenter):
+    """The matte step for the options and this segmenter."""
+    from bgblur.matte import MatteMaker
+
+    threshold = args.threshold if args.threshold is not None else segmenter.default_threshold
+    presence = None
+    if args.presence != "off":
+        from bgblur.matte.detectors import BodyDetector
+        from bgblur.matte.presence import PresenceCheck
+
+        body = None
+        if args.presence == "face-or-pose" and args.pose_model is not None:
+            body = BodyDetector(args.pose_model)
+        presence = PresenceCheck(args.presence, body=body)
+    return MatteMaker(threshold, refine=args.refine, temporal=args.smooth, people=args.people, presence=presence)
+
+
+def build_effect(args: argparse.Namespace):
+    """The privacy effect for the options (the blur), as scripts/evaluate.py draws it."""
+    from bgblur.effects.blur import BlurBackground
+
+    return BlurBackground(blur_kernel(args))
+
+
+def output_in_folder(folder: Path, source: str, tag: str) -> Path:
+    """``--output FOLDER``: the input's name with ``-TAG`` added, in FOLDER (``talk.mp4`` → ``FOLDER/talk-bgblur.mp4``);
+    a camera or stream gets ``camera-TAG.mp4`` / ``stream-TAG.mp4``. The input itself is never the answer."""
+    from bgblur.imaging import WRITABLE_IMAGE_SUFFIXES
+    from bgblur.sinks.files import VIDEO_CODECS
+
+    if source.isdigit() or is_stream_url(source):
+        return folder / f"{'camera' if source.isdigit() else 'stream'}-{tag}.mp4"
+    path = Path(source)
+    suffix = path.suffix.lower()
+    if suffix not in WRITABLE_IMAGE_SUFFIXES and suffix not in VIDEO_CODECS:
+        # Keep the kind of file: pictures OpenCV reads but cannot write as such become PNG, other videos MP4.
+        import cv2
+
+        suffix = ".png" if cv2.haveImageReader(str(path)) else ".mp4"
+    return folder / f"{path.stem}-{tag}{suffix}"
+
+
+def build_outputs(args: argparse.Namespace, stream: StreamInfo, window=None):
+    """The outputs the options ask for, sized and paced for ``stream``. Live runs hand file writing to a writer
+    thread (encoding a 720p frame costs ~10 ms, as much as the rest of the loop): every shown frame is still
+    written, in order."""
+    from bgblur.run import Outputs
+    from bgblur.sinks import SinkGroup
+    from bgblur.sinks.files import ImageFileSink, VideoFileSink
+    from bgblur.sinks.threaded import ThreadedWriter
+
+    outputs = Outputs(window=window)
+    try:
+        results = []
+        if args.output is not None:
+            if stream.still:
+                results.append(ImageFileSink(args.output))
+            else:
+                audio = stream.path if not stream.is_live else None
+                results.append(VideoFileSink(args.output, stream.fps, stream.size, audio_from=audio, quiet=args.quiet))
+        if args.virtual_camera is not None:
+            from bgblur.sinks.vcam import VirtualCameraSink
+
+            rate = stream.fps or 30.0  # a still picture is sent at the usual camera rate
+            camera = VirtualCameraSink(stream.size, rate, args.virtual_camera or None)
+            results.append(camera)
+            if not args.quiet:
+                info(f"virtual camera {camera.device}: {stream.size[0]}x{stream.size[1]} at {rate:g} fps")
+        if results:
+            outputs.result = SinkGroup(results)
+        if args.matte is not None:
+            outputs.matte = (
+                ImageFileSink(args.matte)
+                if stream.still
+                else VideoFileSink(args.matte, stream.fps, stream.size, gray=True)
+            )
+        if stream.is_live:
+            outputs.result = outputs.result and ThreadedWriter(outputs.result)
+            outputs.matte = outputs.matte and ThreadedWriter(outputs.matte)
+    except BaseException:
+        outputs.window = None  # the caller closes the window it made
+        outputs.close()
+        raise
+    return outputs
+
+
+def build_pipeline(args: argparse.Namespace, source: Source, controls: Controls, window=None):
+    """Every part of a run over ``source``: the pipeline (its segmenter guarded so a model failure blurs the frame
+    whole) with its outputs. ``controls`` gets the options' starting state."""
+    from bgblur.effects.backgrounds import background_choices
+    from bgblur.effects.blur import BlurBackground
+    from bgblur.effects.replace import ReplaceBackground
+    from bgblur.effects.switch import EffectSwitch
+    from bgblur.effects.visualize import Visualizer
+    from bgblur.run import Pipeline
+    from bgblur.segmenters.fail_closed import FailClosedSegmenter
+
+    stream = source.info
+    segmenter = build_segmenter(args, stream.still)
+    matte_maker = build_matte_maker(args, segmenter)
+    controls.kernel = blur_kernel(args)
+    if args.visualize:
+        recorder = None
+        if args.mask_rcnn is not None:
+            from bgblur.segmenters.recorder import DetectionRecorder
+
+            segmenter = recorder = DetectionRecorder(segmenter)
+        effect = Visualizer(recorder, matte_maker.threshold)
+    else:
+        replacements = [ReplaceBackground(b, args.light_wrap) for b in background_choices(args.background, stream.fps)]
+        effect = EffectSwitch(controls, BlurBackground(controls.kernel), replacements)
+        controls.choice = 1 if args.background else 0  # start on the asked background, else blur
+    controls.show_mask, controls.show_fps = args.show_mask, args.show_fps
+    try:
+        outputs = build_outputs(args, stream, window)
+    except BaseException:
+        effect.close()
+        raise
+    return Pipeline(
+        FailClosedSegmenter(segmenter),
+        matte_maker,
+        effect,
+        outputs,
+        controls=controls,
+        frame_range=(args.start_frame, args.end_frame),
+    )

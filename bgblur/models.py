@@ -1,0 +1,43 @@
+"""Where model files live — bundled in the package, or fetched by ``scripts/download_models.py`` — how a file is
+checked before anything reads it, and the hints that tell a user how to get one."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bgblur.errors import BgblurError
+
+PACKAGE = Path(__file__).resolve().parent
+# Bundled with the package (Apache-2.0, licence beside them): no download needed.
+DATA_DIR = PACKAGE / "data"
+BUILTIN_MODELS = {
+    "selfie": DATA_DIR / "selfie_segmentation.tflite",
+    "selfie-landscape": DATA_DIR / "selfie_segmentation_landscape.tflite",
+}
+DEFAULT_MODEL = "selfie"
+FACE_MODEL = DATA_DIR / "face_detection_short_range.tflite"
+
+# Fetched by scripts/download_models.py into the checkout's models/ folder (or $BGBLUR_MODELS): never the
+# working folder, so bgblur finds them from anywhere.
+MODELS_DIR = Path(os.environ.get("BGBLUR_MODELS") or PACKAGE.parent / "models")
+MASK_RCNN_DIR = MODELS_DIR / "mask-rcnn-coco"
+POSE_MODEL = MODELS_DIR / "mediapipe-pose" / "pose_landmark_full.tflite"
+
+MASK_RCNN_HINT = " (run: python scripts/download_models.py)"
+POSE_HINT = " (get it with: python scripts/download_models.py --pose, or give --pose-model FILE)"
+MODEL_SUFFIXES = {".tflite": "TFLite", ".onnx": "ONNX", ".pb": "TensorFlow"}
+
+
+def check_model_file(model: Path, hint: str = "") -> None:
+    """Refuse a model path of an unknown format, missing, a folder or empty, before anything reads it."""
+    suffix = model.suffix.lower()
+    if suffix not in MODEL_SUFFIXES:
+        extra = " (give the model file itself; its .json card is found beside it)" if suffix == ".json" else ""
+        raise BgblurError(f"{model}: unsupported model format {model.suffix!r}: use .onnx, .tflite or .pb{extra}")
+    if not model.exists():
+        raise BgblurError(f"model file not found: {model}{hint}")
+    if not model.is_file():
+        raise BgblurError(f"model {model} is a folder, not a model file{hint}")
+    if model.stat().st_size == 0:
+        raise BgblurError(f"model file {model} is empty (an interrupted download or copy?){hint}")

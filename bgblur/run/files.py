@@ -1,0 +1,84 @@
+"""The loop for pictures and video files: every frame, in order, the model a few frames ahead.
+
+Videos are decoded, segmented and matted a few frames ahead in the decoder thread (every frame, in order), so the
+model works on the next frame while this one is composited and written: on 2 cores the two halves run at once. A
+still picture is analysed once and, with a window or a virtual camera, stays up until the user quits.
+"""
+
+from __future__ import annotations
+
+import time
+
+from bgblur.frames import Frame, Matte
+from bgblur.run.pipeline import Pipeline
+from bgblur.run.stats import StageTimes
+from bgblur.sources import Source
+from bgblur.sources.prefetch import PrefetchSource
+
+STILL_REFRESH = 0.03  # s between redraws of a still picture (keys stay responsive)
+
+
+class TimedSource(Source):
+    """Another source whose reads are timed as the "capture" stage, in whichever thread reads it."""
+
+    def __init__(self, inner: Source, times: StageTimes) -> None:
+        self.inner = inner
+        self.info = inner.info
+        self.times = times
+
+    def read(self) -> Frame | None:
+        start = time.perf_counter()
+        frame = self.inner.read()
+        if frame is not None:
+            self.times.lap("capture", start)
+        return frame
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def run_file(pipeline: Pipeline, source: Source, *, progress: bool = True, hold_still: bool = False) -> None:
+    """Every frame of ``source`` through ``pipeline``, until it ends or the user quits. ``hold_still``: keep a
+    still picture going after it was delivered (for a virtual camera) even without a window."""
+    from tqdm import tqdm
+
+    # Default tqdm layout: frames done/total, elapsed<ETA, frames/s; disable=None hides it when not a terminal.
+    bar = tqdm(
+        total=source.frame_count,
+        unit="frame",
+        desc="bgblur",
+        dynamic_ncols=True,
+        disable=None if progress else True,
+        leave=False,
+        delay=0.5,
+    )
+    controls = pipeline.controls
+    reader = TimedSource(source, pipeline.times)
+    prefetch = None if source.info.still else PrefetchSource(reader, prepare=pipeline.analyse)
+    last: tuple[Frame, Matte | None] | None = None
+    pipeline.times.start()
+    try:
+        while not controls.stop:
+            if prefetch is not None:
+                item = prefetch.read_prepared()
+            else:
+                frame = reader.read()
+                item = None if frame is None else (frame, pipeline.analyse(frame))
+            if item is None:
+                break
+            frame, matte = last = item  # type: ignore[assignment]
+            pipeline.step(frame, None if matte is None else matte.alpha)
+            bar.update(1)
+    finally:
+        pipeline.times.stop()
+        if prefetch is not None:
+            prefetch.stop()
+        bar.close()
+    # A still picture stays on screen (and on the virtual camera, which repeats the last frame) until the user quits;
+    # keys still apply to it, redoing only the effect: the model's answer for the picture is kept.
+    window = pipeline.outputs.window
+    while source.info.still and last is not None and (window is not None or hold_still) and not controls.stop:
+        if window is not None:
+            frame, matte = last
+            pipeline.step(frame, None if matte is None else matte.alpha, repeat=0)
+        time.sleep(STILL_REFRESH)

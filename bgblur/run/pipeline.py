@@ -1,0 +1,133 @@
+"""One frame's way through the stages — segment → matte → effect → outputs — as one object both loops use.
+
+:meth:`Pipeline.analyse` is the model and the matte step (run ahead in the decoder thread for files, in the
+inference worker for live sources); :meth:`Pipeline.step` is the effect and the delivery to the outputs and the
+window, in the loop's own thread. Nothing else segments, composites or writes a frame.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from bgblur.effects import Effect
+from bgblur.frames import Controls, Frame, Matte
+from bgblur.imaging import mirrored
+from bgblur.matte import MatteMaker
+from bgblur.run.stats import StageTimes
+from bgblur.segmenters import Segmenter
+from bgblur.sinks import Sink
+from bgblur.sinks.window import WindowSink
+
+
+@dataclass
+class Outputs:
+    """Where finished frames go: the result (files, virtual camera), the matte, and the window."""
+
+    result: Sink | None = None
+    matte: Sink | None = None
+    window: WindowSink | None = None
+
+    def close(self) -> None:
+        """Close every output, even when one fails to (the first failure is raised after)."""
+        error: BaseException | None = None
+        for output in (self.result, self.matte, self.window):
+            if output is None:
+                continue
+            try:
+                output.close()
+            except BaseException as exc:
+                error = error or exc
+        if error is not None:
+            raise error
+
+
+class Pipeline:
+    """The stages for one run, the user's :class:`~bgblur.frames.Controls`, and the stage timings.
+
+    ``frame_range``: (first, last) frame index processed, both included (``last`` None: to the end); frames
+    outside it are passed on unchanged (``--start-frame``/``--end-frame``).
+    """
+
+    def __init__(
+        self,
+        segmenter: Segmenter,
+        matte_maker: MatteMaker,
+        effect: Effect,
+        outputs: Outputs | None = None,
+        *,
+        controls: Controls | None = None,
+        frame_range: tuple[int, int | None] = (0, None),
+        times: StageTimes | None = None,
+    ) -> None:
+        self.segmenter = segmenter
+        self.matte_maker = matte_maker
+        self.effect = effect
+        self.outputs = outputs or Outputs()
+        self.controls = controls or Controls()
+        self.frame_range = frame_range
+        self.times = times or StageTimes()
+        self.frames_out = 0
+
+    def close(self) -> None:
+        """Close the outputs (files are published complete), then release the effect."""
+        try:
+            self.outputs.close()
+        finally:
+            self.effect.close()
+
+    def in_range(self, frame: Frame) -> bool:
+        first, last = self.frame_range
+        return first <= frame.index and (last is None or frame.index <= last)
+
+    def needs_matte(self) -> bool:
+        """Does any output use the matte now: the effect (privacy on), the matte view (``v``) or a matte file."""
+        return self.controls.privacy or self.controls.show_mask or self.outputs.matte is not None
+
+    def analyse(self, frame: Frame) -> Matte | None:
+        """The model and the matte step for ``frame`` (None outside the processed range). Stateful over time (the
+        matte is smoothed): call it from one thread, in frame order."""
+        if not self.in_range(frame):
+            return None
+        start = time.perf_counter()
+        probability = self.segmenter.segment(frame.image)
+        start = self.times.lap("inference", start)
+        self.times.count("inference calls")
+        alpha = self.matte_maker(probability, frame.image)
+        self.times.lap("matte", start)
+        return Matte(alpha, frame.index, frame.timestamp)
+
+    def step(self, frame: Frame, alpha: np.ndarray | None, repeat: int = 1) -> None:
+        """Make and deliver the picture for ``frame`` with its matte ``alpha`` (computed on it, or carried onto it;
+        None when there is none yet: privacy then blurs the whole frame). ``repeat``: write it that many times."""
+        start = time.perf_counter()
+        if not self.in_range(frame):
+            result, alpha = frame.image, None
+        else:
+            if alpha is None and self.needs_matte():  # nobody seen yet: never show the room sharp
+                alpha = np.zeros(frame.image.shape[:2], np.uint8)
+            result = self.effect(frame.image, alpha) if self.controls.privacy else frame.image
+        if self.controls.mirror:
+            result, alpha = mirrored(result), mirrored(alpha)
+        start = self.times.lap("composite", start)
+        self._deliver(frame, result, alpha, repeat, start)
+
+    def _deliver(self, frame: Frame, result: np.ndarray, alpha: np.ndarray | None, repeat: int, start: float) -> None:
+        outputs = self.outputs
+        matte = alpha
+        if outputs.matte is not None and matte is None:  # the matte video keeps every frame: an empty one here
+            matte = np.zeros(result.shape[:2], np.uint8)
+        for _ in range(repeat):
+            if outputs.result is not None:
+                outputs.result.write(result)
+            if outputs.matte is not None:
+                outputs.matte.write(matte)
+        if repeat:  # (a still picture redrawn for the window is not a new frame)
+            self.frames_out += 1
+            self.times.count("frames shown")
+        start = self.times.lap("output", start)
+        if outputs.window is not None:
+            outputs.window.present(result, alpha, self.controls)
+            self.times.lap("display", start)
