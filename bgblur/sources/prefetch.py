@@ -28,7 +28,9 @@ class PrefetchSource(Source):
         self.prepare = prepare
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._ended = False
-        self._reader = Worker(self._run, "decoder", on_exit=self._end).start()
+        # Named before it starts: a source that ends at once runs _end (which uses it) straight away.
+        self._reader = Worker(self._run, "decoder", on_exit=self._end)
+        self._reader.start()
 
     def _run(self, stop) -> None:
         while not stop.is_set():
