@@ -1,0 +1,175 @@
+"""One file of a folder run: a plain function, the same in a local worker process and in a Ray task.
+
+The file is run exactly as ``bgblur --source FILE --output OUT --no-window`` would run it (open the source, build
+the pipeline, run it, close it), in this process, and written under a hidden staging name; it gets its real name
+only when everything succeeded. So a damaged file, a model failure, a Ctrl-C or a killed worker never leaves a
+file under the output's name that a later run would take for complete. The task never raises for a bad file:
+it returns a :class:`Result`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bgblur.batch.plan import Item
+from bgblur.errors import BgblurError
+from bgblur.frames import Controls, Frame
+from bgblur.sources.base import Source
+
+PROGRESS_EVERY = 0.5  # s between frame counts sent to the progress bar
+
+
+@dataclass
+class Result:
+    """What became of one file: ``status`` is done, failed or interrupted (stopped by the user, not published)."""
+
+    source: str
+    output: str
+    status: str
+    frames: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    host: str | None = None
+
+
+class Interrupted(Exception):
+    """The run was stopped while this file was being processed."""
+
+
+def staging_path(path: Path) -> Path:
+    """Where a task writes ``path`` before publishing it: hidden, same folder, same extension."""
+    return path.with_name(f".{path.stem}.bgblur-batch{path.suffix}")
+
+
+def leftovers(path: Path) -> list[Path]:
+    """Every hidden file a task (or its sink) may leave for ``path`` when it is killed."""
+    from bgblur.sinks.files import partial_path
+
+    staging = staging_path(path)
+    return [staging, partial_path(staging), partial_path(path)]
+
+
+def limit_threads(threads: int) -> None:
+    """Give this process's OpenCV (the model, resizes, blurs) ``threads`` threads, so N workers do not fight over
+    the cores; video decoding gets as many through FFmpeg's options (read when a capture opens)."""
+    if threads <= 0:
+        return
+    os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", f"threads;{threads}")
+    import cv2
+
+    cv2.setNumThreads(threads)
+
+
+class CountingSource(Source):
+    """Another source, counted: sends frame counts to ``progress`` (a queue, or None) and ends the file early, as
+    interrupted, once ``stop`` (an event, or None) is set."""
+
+    def __init__(self, inner: Source, controls: Controls, stop: Any = None, progress: Any = None) -> None:
+        self.inner = inner
+        self.info = inner.info
+        self.controls = controls
+        self.stop = stop
+        self.progress = progress
+        self.frames = 0
+        self.stopped = False
+        self._unsent = 0
+        self._sent_at = time.monotonic()
+
+    def read(self) -> Frame | None:
+        if self.stop is not None and self.stop.is_set():
+            self.stopped = self.controls.stop = True
+            return None
+        frame = self.inner.read()
+        if frame is not None:
+            self.frames += 1
+            self._unsent += 1
+            if self.progress is not None and time.monotonic() - self._sent_at > PROGRESS_EVERY:
+                self.flush()
+        return frame
+
+    def flush(self) -> None:
+        if self.progress is not None and self._unsent:
+            self.progress.put(("frames", self._unsent))
+            self._unsent, self._sent_at = 0, time.monotonic()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _options(options: dict[str, Any], item: Item) -> argparse.Namespace:
+    args = argparse.Namespace(**options)
+    args.source = str(item.source)
+    args.output = staging_path(item.output)
+    args.matte = None if item.matte is None else staging_path(item.matte)
+    args.no_window, args.quiet, args.virtual_camera, args.overwrite = True, True, None, True
+    return args
+
+
+def _process(options: dict[str, Any], item: Item, stop: Any, progress: Any) -> int:
+    """Run the file into its staging names; returns the frames read. Raises BgblurError or Interrupted."""
+    from bgblur.build import build_pipeline
+    from bgblur.run import run_pipeline
+    from bgblur.sources import open_source
+
+    if stop is not None and stop.is_set():
+        raise Interrupted
+    args = _options(options, item)
+    for target in (item.output, item.matte):
+        if target is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            for path in leftovers(target):
+                path.unlink(missing_ok=True)
+    controls = Controls()
+    with open_source(args.source) as opened:
+        if progress is not None:
+            progress.put(("start", opened.frame_count or 1))
+        source = CountingSource(opened, controls, stop, progress)
+        pipeline = build_pipeline(args, source, controls)
+        try:
+            run_pipeline(pipeline, source, progress=False)
+        finally:
+            source.flush()
+            pipeline.close()
+        if source.stopped or (stop is not None and stop.is_set()):
+            raise Interrupted
+        guarded = pipeline.segmenter
+        if guarded.failures:
+            raise BgblurError(f"the model failed on {guarded.failures} of {guarded.calls} frames")
+        return source.frames
+
+
+def run_task(
+    options: dict[str, Any], item: Item, threads: int = 0, *, stop: Any = None, progress: Any = None
+) -> Result:
+    """Process one file of a folder run with the command line's ``options`` (``vars(args)``); never raises for a
+    bad file. ``threads``: OpenCV threads for this worker (0 leaves OpenCV's default); ``stop``: an event that
+    interrupts the file; ``progress``: a queue for ("start", frame_count) and ("frames", n) messages."""
+    import socket
+
+    start = time.perf_counter()
+    result = Result(str(item.source), str(item.output), "failed", host=socket.gethostname())
+    limit_threads(threads)
+    try:
+        result.frames = _process(options, item, stop, progress)
+        for target in (item.output, item.matte):
+            if target is not None:
+                os.replace(staging_path(target), target)
+        result.status = "done"
+    except Interrupted:
+        result.status = "interrupted"
+    except BgblurError as exc:
+        result.error = str(exc)
+    except Exception as exc:  # a bug or an unexpected library error: still this file's own one line
+        result.error = f"unexpected {type(exc).__name__}: {exc}"
+    finally:
+        if result.status != "done":
+            for target in (item.output, item.matte):
+                for path in leftovers(target) if target is not None else ():
+                    path.unlink(missing_ok=True)
+    result.seconds = round(time.perf_counter() - start, 3)
+    return result
