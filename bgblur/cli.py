@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bgblur import __version__
+from bgblur.batch import add_arguments as add_folder_arguments
+from bgblur.batch import is_folder_run, refuse_folder_options
 from bgblur.build import BLUR_PRESETS, output_in_folder
 from bgblur.errors import BgblurError, UsageError, info
 from bgblur.frames import KERNEL_LIMITS, PEOPLE_CHOICES, PRESENCE_CHOICES, Controls
@@ -210,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
         "moved along the motion)",
     )
     live.add_argument("--reconnect", type=_positive(float), default=10.0, help="seconds to retry a lost stream (10)")
+    add_folder_arguments(p)
     return p
 
 
@@ -220,9 +223,10 @@ class _Interrupt:
     signal: int | None = None
 
 
-def check_options(args: argparse.Namespace) -> None:
+def check_options(args: argparse.Namespace, outputs: bool = True) -> None:
     """Refuse option combinations that cannot work, and outputs that would lose the user's data, before any
-    slow work (raises UsageError or BgblurError). ``--output FOLDER`` becomes a file name in that folder."""
+    slow work (raises UsageError or BgblurError). ``--output FOLDER`` becomes a file name in that folder.
+    ``outputs=False``: the options only (a folder run checks its outputs file by file)."""
     from bgblur.sinks.files import check_output_path
 
     if args.no_window and args.output is None and args.matte is None and args.virtual_camera is None:
@@ -242,6 +246,8 @@ def check_options(args: argparse.Namespace) -> None:
         raise UsageError("--visualize shows the model's view on the unblurred frame: drop --background/--light-wrap")
     if args.no_window and (args.show_mask or args.show_fps) and not args.quiet:
         info("--show-mask and --show-fps draw in the window only; output files keep the input's size, no overlay")
+    if not outputs:
+        return
     inputs = [Path(args.source)] if not args.source.isdigit() else []
     if args.output is not None and args.output.is_dir():
         args.output = output_in_folder(args.output, args.source, "bgblur")
@@ -262,6 +268,13 @@ def run(args: argparse.Namespace) -> int:
     from bgblur.sinks.window import WindowSink
     from bgblur.sources import open_source
 
+    if is_folder_run(args):  # a library: every file of the folder, each as one file would be, never a window
+        from bgblur.batch import run_batch
+
+        args.no_window = True
+        check_options(args, outputs=False)
+        return run_batch(args)
+    refuse_folder_options(args)
     check_options(args)
     # Open the window first: with no display this fails at once, before any slow work.
     window = None if args.no_window else WindowSink()
