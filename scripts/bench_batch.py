@@ -60,10 +60,10 @@ def run(library: Path, work: Path, workers: int, ray: bool) -> dict[str, float]:
     if result.returncode != 0:
         sys.exit(f"bench_batch: {' '.join(command)} failed:\n{result.stderr}")
     files = [f for f in json.loads(report.read_text())["files"] if f["status"] == "done"]
-    clips: dict[str, list[float]] = {}
+    clips: dict[str, list[tuple[float, float]]] = {}
     for f in files:
         clip = Path(f["source"]).stem.rsplit("-", 1)[0]
-        clips.setdefault(clip, []).append(f["frames"] / f["seconds"])
+        clips.setdefault(clip, []).append((f["frames"] / f["seconds"], 1000 * f["cpu_seconds"] / f["frames"]))
     frames = sum(f["frames"] for f in files)
     busy = sum(f["seconds"] for f in files)
     return {
@@ -76,7 +76,8 @@ def run(library: Path, work: Path, workers: int, ray: bool) -> dict[str, float]:
         "file_seconds": busy / len(files),
         "load": load,
         "cores_busy": cpu / wall,
-        "clips": {clip: sum(v) / len(v) for clip, v in clips.items()},
+        "cpu_ms_per_frame": 1000 * sum(f["cpu_seconds"] for f in files) / frames,
+        "clips": {clip: [sum(x) / len(v) for x in zip(*v, strict=True)] for clip, v in clips.items()},
     }
 
 
@@ -99,22 +100,25 @@ def main() -> None:
     print()
     print(
         "| runner | workers | files | frames | wall s | files/min | frames/s | per-file s | worker frames/s "
-        "| cores busy | load |"
+        "| CPU ms/frame | cores busy | load |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for runner, workers, r in rows:
         busy = f"{r['cores_busy']:.2f}" if runner == "pool" else "-"
         print(
             f"| {runner} | {workers} | {r['files']} | {r['frames']} | {r['wall']:.1f} | {r['files_per_min']:.1f} "
-            f"| {r['frames_per_s']:.1f} | {r['file_seconds']:.2f} | {r['worker_frames_per_s']:.1f} | {busy} "
+            f"| {r['frames_per_s']:.1f} | {r['file_seconds']:.2f} | {r['worker_frames_per_s']:.1f} "
+            f"| {r['cpu_ms_per_frame']:.1f} | {busy} "
             f"| {r['load']:.1f} |"
         )
     print()
-    print("worker frames/s per clip (each file's frames / its own seconds, model load and output included):")
+    print("per clip: worker frames/s (frames / the file's own seconds) and CPU ms/frame (the worker's threads: model")
+    print("load, decode, model, matte, blur, encode; the ffmpeg audio copy runs in a child and is not counted):")
     print("| clip | " + " | ".join(f"{runner} x{workers}" for runner, workers, _ in rows) + " |")
     print("|---|" + "---|" * len(rows))
     for clip in (Path(c).stem for c in CLIPS):
-        print(f"| {clip} | " + " | ".join(f"{r['clips'].get(clip, 0):.1f}" for _, _, r in rows) + " |")
+        cells = [r["clips"].get(clip, (0.0, 0.0)) for _, _, r in rows]
+        print(f"| {clip} | " + " | ".join(f"{fps:.1f} fps, {ms:.1f} ms" for fps, ms in cells) + " |")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ class Result:
     status: str
     frames: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time of the worker process (every thread) for this file
     error: str | None = None
     host: str | None = None
 
@@ -151,7 +152,7 @@ def run_task(
     interrupts the file; ``progress``: a queue for ("start", frame_count) and ("frames", n) messages."""
     import socket
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = Result(str(item.source), str(item.output), "failed", host=socket.gethostname())
     limit_threads(threads)
     try:
@@ -172,4 +173,5 @@ def run_task(
                 for path in leftovers(target) if target is not None else ():
                     path.unlink(missing_ok=True)
     result.seconds = round(time.perf_counter() - start, 3)
+    result.cpu_seconds = round(time.process_time() - cpu, 3)
     return result
