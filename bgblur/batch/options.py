@@ -23,9 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "folders (--source IN_DIR --output OUT_DIR: every video and picture, each as a single file would be)"
     )
     group.add_argument("--recursive", action="store_true", help="also the subfolders, keeping their layout")
-    group.add_argument(
-        "--jobs", type=_jobs, metavar="N", help="files processed at once (this machine: half its cores, at least 1)"
-    )
+    group.add_argument("--jobs", type=_jobs, metavar="N", help="files processed at once (one per core)")
     group.add_argument(
         "--ray",
         nargs="?",

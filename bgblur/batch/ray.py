@@ -88,8 +88,9 @@ def run_ray(
     report: Callable[[Result], None],
     stopping: Callable[[], bool],
 ) -> list[Result]:
-    """Run ``items`` as Ray tasks of ``threads`` CPUs each (a local runtime gets ``jobs`` of them); returns every
-    file's result. ``folders``: the output folders to probe from every node first."""
+    """Run ``items`` as Ray tasks of ``threads`` CPUs each (a local runtime gets ``jobs`` tasks' worth; a cluster
+    runs as many as its nodes' CPUs allow); returns every file's result. ``folders``: the output folders to probe
+    from every node first."""
     ray = _import_ray()
     address = address or os.environ.get("RAY_ADDRESS") or None
     _start(ray, address, jobs * threads)

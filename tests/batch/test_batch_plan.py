@@ -92,5 +92,5 @@ def test_leftovers_are_hidden_beside_the_output(tmp_path: Path) -> None:
         assert path.parent == tmp_path and path.name.startswith(".") and path.suffix == ".mp4"
 
 
-def test_default_jobs_is_half_the_cores() -> None:
-    assert [default_jobs(n) for n in (1, 2, 3, 4, 16)] == [1, 1, 1, 2, 8]
+def test_default_jobs_is_one_per_core() -> None:
+    assert [default_jobs(n) for n in (1, 2, 16)] == [1, 2, 16]
