@@ -31,8 +31,8 @@ def usable_cores() -> int:
 def default_jobs(cores: int | None = None) -> int:
     """Files at once on this machine: one per core. Measured on 2 cores (scripts/bench_batch.py, docs/scaling.md):
     one file's run keeps only 1.1-1.7 cores busy (its decoder-and-model thread and its compositing-and-encoding
-    thread wait on each other), two workers with one OpenCV thread each keep 1.8 busy and make 25-70 % more files
-    per minute, at the same CPU time per frame."""
+    thread wait on each other); two workers with one OpenCV thread each made a median 20 % more files per minute,
+    at slightly less CPU time per frame."""
     return max(1, cores or usable_cores())
 
 
