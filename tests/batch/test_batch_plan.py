@@ -94,3 +94,12 @@ def test_leftovers_are_hidden_beside_the_output(tmp_path: Path) -> None:
 
 def test_default_jobs_is_one_per_core() -> None:
     assert [default_jobs(n) for n in (1, 2, 16)] == [1, 2, 16]
+
+
+def test_the_ray_probe_names_a_folder_it_cannot_write(tmp_path: Path) -> None:
+    from bgblur.batch.ray import probe  # runs on a Ray worker; a plain function, Ray not needed to call it
+
+    assert probe([str(tmp_path / "out")]) is None and (tmp_path / "out").is_dir()
+    blocked = _touch(tmp_path / "a-file") / "out"  # under a file: no one can create it, root included
+    problem = probe([str(tmp_path / "out"), str(blocked)])
+    assert problem is not None and str(blocked) in problem and "not writable from Ray worker" in problem
