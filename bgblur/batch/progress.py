@@ -13,7 +13,7 @@ class LibraryBar:
         self.finished = 0
         self.known_frames = 0  # frame counts of the files started so far
         self.bar = tqdm(
-            total=files or None,
+            total=None,  # known once the first file is open
             unit="frame",
             desc="bgblur",
             dynamic_ncols=True,

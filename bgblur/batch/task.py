@@ -111,8 +111,9 @@ def _options(options: dict[str, Any], item: Item) -> argparse.Namespace:
     return args
 
 
-def _process(options: dict[str, Any], item: Item, stop: Any, progress: Any) -> int:
-    """Run the file into its staging names; returns the frames read. Raises BgblurError or Interrupted."""
+def _process(options: dict[str, Any], item: Item, stop: Any, progress: Any, opened: list[int]) -> int:
+    """Run the file into its staging names; returns the frames read. Raises BgblurError or Interrupted.
+    ``opened`` gets the source's frame count once it is open."""
     from bgblur.build import build_pipeline
     from bgblur.run import run_pipeline
     from bgblur.sources import open_source
@@ -126,10 +127,11 @@ def _process(options: dict[str, Any], item: Item, stop: Any, progress: Any) -> i
             for path in leftovers(target):
                 path.unlink(missing_ok=True)
     controls = Controls()
-    with open_source(args.source) as opened:
+    with open_source(args.source) as inner:
+        opened.append(inner.frame_count or 1)
         if progress is not None:
-            progress.put(("start", opened.frame_count or 1))
-        source = CountingSource(opened, controls, stop, progress)
+            progress.put(("start", opened[0]))
+        source = CountingSource(inner, controls, stop, progress)
         pipeline = build_pipeline(args, source, controls)
         try:
             run_pipeline(pipeline, source, progress=False)
@@ -155,8 +157,9 @@ def run_task(
     start, cpu = time.perf_counter(), time.process_time()
     result = Result(str(item.source), str(item.output), "failed", host=socket.gethostname())
     limit_threads(threads)
+    opened: list[int] = []
     try:
-        result.frames = _process(options, item, stop, progress)
+        result.frames = _process(options, item, stop, progress, opened)
         for target in (item.output, item.matte):
             if target is not None:
                 os.replace(staging_path(target), target)
@@ -168,6 +171,8 @@ def run_task(
     except Exception as exc:  # a bug or an unexpected library error: still this file's own one line
         result.error = f"unexpected {type(exc).__name__}: {exc}"
     finally:
+        if progress is not None and not opened:  # never opened: nothing to count, but the bar counts it as started
+            progress.put(("start", 0))
         if result.status != "done":
             for target in (item.output, item.matte):
                 for path in leftovers(target) if target is not None else ():
