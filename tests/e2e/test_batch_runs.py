@@ -158,6 +158,12 @@ def test_folder_without_output_folder_is_refused_as_before(library: Path, tmp_pa
     assert_error(result, 1, "source is a folder, not a file")
 
 
+def test_a_folder_source_needs_an_output_folder(library: Path, tmp_path: Path) -> None:
+    result = run_bgblur("--source", library, "--output", tmp_path / "all.mp4", "--no-window")
+    assert_error(result, 2, "needs --output FOLDER")
+    assert not (tmp_path / "all.mp4").exists()
+
+
 def test_folder_options_need_a_folder(testdata: Path, tmp_path: Path) -> None:
     photo = testdata / "images" / f"{PHOTOS[0]}.jpg"
     result = run_bgblur("--source", photo, "--output", tmp_path / "x.jpg", "--no-window", "--jobs", "2")
