@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 import cv2
 import harness
@@ -25,7 +26,7 @@ FRAMES = 5
 class MemoryBackend:
     """pyvirtualcam's backend interface, keeping the frames its real ``Camera`` sends (no loopback device here)."""
 
-    sent: list[np.ndarray] = []
+    sent: ClassVar[list[np.ndarray]] = []
 
     def __init__(self, *, width: int, height: int, fps: float, fourcc: int, device: str | None, **_: object) -> None:
         self._device = device or "memory"
@@ -97,7 +98,8 @@ def test_files_appear_complete_only_on_close(sink) -> None:
         else:
             assert cv2.imread(str(path)).shape == (SIZE[1], SIZE[0], 3), name
     if name == "virtual camera":
-        assert MemoryBackend.sent and MemoryBackend.sent[-1].shape == (SIZE[1], SIZE[0], 3)
+        last = picture(FRAMES - 1)  # the newest frame is what the call app sees (pyvirtualcam hands it on flat)
+        assert MemoryBackend.sent and np.array_equal(MemoryBackend.sent[-1].reshape(last.shape), last)
 
 
 def test_close_twice_is_safe(sink) -> None:
@@ -109,7 +111,7 @@ def test_close_twice_is_safe(sink) -> None:
 
 
 def test_a_write_after_close_fails_clearly(sink) -> None:
-    name, opened, _, grey = sink
+    _, opened, _, grey = sink
     opened.write(picture(1, grey))
     opened.close()
     with pytest.raises(BgblurError, match="after it was closed"):

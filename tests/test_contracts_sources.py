@@ -130,7 +130,7 @@ def test_metadata_matches_the_stream(source) -> None:
 
 def test_the_end_is_explicit_and_repeats(source) -> None:
     name, opened = source
-    frames = read_some(opened, limit=10_000 if not name == "live stream" else FRAMES)
+    frames = read_some(opened, limit=10_000 if name != "live stream" else FRAMES)
     if name == "live stream":  # a live stream has no end of its own: closing it ends it
         opened.close()
     else:
