@@ -61,10 +61,14 @@ def test_opencv_is_the_fallback_that_always_works(testdata: Path) -> None:
     assert (matte > 0.5).mean() > 0.1  # two people fill much of the picture
 
 
-def test_mask_rcnn_says_it_runs_on_opencv() -> None:
+def test_wrappers_and_mask_rcnn_report_the_runtime_too() -> None:
+    from bgblur.segmenters.fail_closed import FailClosedSegmenter
     from bgblur.segmenters.maskrcnn import MaskRCNNSegmenter
+    from bgblur.segmenters.tiled import TiledSegmenter
 
     assert MaskRCNNSegmenter.runtime == "opencv"
+    assert TiledSegmenter(SinglePassSegmenter(SELFIE, runtime="opencv")).runtime == "opencv"
+    assert FailClosedSegmenter(TiledSegmenter(SinglePassSegmenter(SELFIE))).runtime == "litert"
 
 
 def _threads_now() -> int:
