@@ -82,7 +82,8 @@ def test_threads_are_pinned_never_above_the_cores() -> None:
     assert pin_threads(0) == 1
     assert load_network(SELFIE, "litert", threads=1).threads == 1
     assert load_network(SELFIE, "litert", threads=1000).threads == cores
-    assert SinglePassSegmenter(SELFIE, runtime="litert", threads=1).threads == 1
+    assert SinglePassSegmenter(SELFIE, runtime="litert", threads=2).threads == min(2, cores)
+    assert SinglePassSegmenter(SELFIE).threads == 1  # the default: the pipeline uses the other core
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads through Linux's /proc")
