@@ -56,13 +56,13 @@ from benchlib.measure import (  # noqa: E402
     print_table,
     resident_mb,
 )
+from benchlib.micro import composite_benchmark, detections_sweep  # noqa: E402
 from benchlib.naive import naive_frame, naive_segmenter  # noqa: E402
 from benchlib.peers import ServedStream, compare_file, compare_live  # noqa: E402
 
 from bgblur.build import build_effect, build_matte_maker, build_segmenter  # noqa: E402
 from bgblur.cli import build_parser  # noqa: E402
 from bgblur.run import Outputs, Pipeline, StageTimes, run_pipeline  # noqa: E402
-from bgblur.segmenters import create_segmenter  # noqa: E402
 from bgblur.segmenters.maskrcnn import GRAPH, LABELS, TEXT_GRAPH  # noqa: E402
 from bgblur.sources import Source  # noqa: E402
 from bgblur.sources.files import VideoFileSource  # noqa: E402
@@ -199,57 +199,6 @@ def run_naive_live(images: list[np.ndarray], fps: float, seconds: float, model: 
     return Row(model, "naive", shown, elapsed, times, memory.peak, extra)
 
 
-def composite_benchmark(clip: Path, repeats: int = 200) -> None:
-    """The compositing stage alone on a 720p frame with the selfie model's soft matte, vs the naive way."""
-    frame = clip_frames(clip, 1)[0]
-    segmenter, matte_maker, effect = bgblur_parts("selfie", Path(), 0)
-    alpha = matte_maker(segmenter.segment(frame), frame)
-    hard = alpha > 0.5
-
-    def median_ms(work: Callable[[], object]) -> float:
-        for _ in range(5):
-            work()
-        samples = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            work()
-            samples.append(time.perf_counter() - start)
-        return float(np.median(samples) * 1000)
-
-    ours = median_ms(lambda: effect(frame, alpha))
-    naive = median_ms(lambda: np.where(hard[..., None], frame, cv2.GaussianBlur(frame, (41, 41), 0)))
-    h, w = frame.shape[:2]
-    print(f"composite {w}x{h}, soft matte, kernel 41, median of {repeats}:")
-    print(f"  bgblur BlurBackground (halo-free, soft) {ours:.2f} ms")
-    print(f"  naive GaussianBlur 41 + np.where     {naive:.2f} ms\n")
-
-
-def detections_sweep(
-    clip: Path,
-    mrcnn: Path,
-    settings: tuple[tuple[int, int], ...] = ((100, 600), (50, 600), (20, 600), (10, 600), (20, 400), (20, 800)),
-    repeats: int = 3,
-) -> None:
-    """Mask R-CNN time per (detections kept, input width) (stand-in weights: same compute, meaningless boxes)."""
-    frames = clip_frames(clip, repeats)
-    print("Mask R-CNN (stand-in weights): forward + post-processing per 1280x720 frame")
-    print("| detections | input width | median ms | frames/s | people found (mean) |")
-    print("|---|---|---|---|---|")
-    for count, width in settings:
-        segmenter = create_segmenter(None, mrcnn, detections=count, input_width=width)
-        segmenter.segment(frames[0])  # warm-up (allocations, first-run paths)
-        samples, people = [], []
-        for frame in frames:
-            start = time.perf_counter()
-            found = segmenter.detect(frame)
-            segmenter.matte_from(found, (frame.shape[1], frame.shape[0]))
-            samples.append(time.perf_counter() - start)
-            people.append(sum(d.class_id == 0 for d in found))
-        ms = float(np.median(samples) * 1000)
-        print(f"| {count} | {width} | {ms:.0f} | {1000 / ms:.2f} | {np.mean(people):.1f} |")
-    print(flush=True)
-
-
 # ---------------------------------------------------------------------------------------------- soak
 def soak(clip: Path, frames: int, model: str, mrcnn: Path, detections: int) -> None:
     """``frames`` frames of a looping live stream through the real live pipeline; resources before and after."""
@@ -342,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"clip {args.clip.name}, OpenCV {cv2.__version__}, {os.cpu_count()} CPUs, {cv2.getNumThreads()} cv2 threads")
     print()
     if args.composite:
-        composite_benchmark(args.clip)
+        composite_benchmark(clip_frames(args.clip, 1)[0], *bgblur_parts("selfie", Path(), 0))
         return 0
     if args.detections_sweep:
         detections_sweep(args.clip, mrcnn)
@@ -350,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.soak:
         soak(args.clip, args.soak, args.soak_model, mrcnn, args.detections)
         return 0
-    composite_benchmark(args.clip)
+    composite_benchmark(clip_frames(args.clip, 1)[0], *bgblur_parts("selfie", Path(), 0))
     rows = []
     if args.live:
         images = clip_frames(args.clip, 60)  # looped; decoded up front so the camera costs nothing
