@@ -13,10 +13,17 @@ __all__ = ["Outputs", "Pipeline", "StageTimes", "run_pipeline"]
 
 
 def run_pipeline(
-    pipeline: Pipeline, source: Source, *, progress: bool = True, hold_still: bool = False, sync: bool = False
+    pipeline: Pipeline,
+    source: Source,
+    *,
+    progress: bool = True,
+    hold_still: bool = False,
+    sync: bool = False,
+    pace: bool = False,
 ) -> None:
-    """Run until the source ends or the user quits (``pipeline.controls.stop``)."""
+    """Run until the source ends or the user quits (``pipeline.controls.stop``). ``pace``: deliver a video file's
+    frames at its own rate (a live source always comes at its own)."""
     if source.is_live:
         LiveLoop(pipeline, source, sync=sync).run()
     else:
-        run_file(pipeline, source, progress=progress, hold_still=hold_still)
+        run_file(pipeline, source, progress=progress, hold_still=hold_still, pace=pace)
