@@ -66,7 +66,7 @@ class Defaults:
 
 def _line_of(text: str, key: str) -> int:
     """The line where ``key`` is set (TOML gives no positions for values)."""
-    pattern = re.compile(rf"""^\s*["']?{re.escape(key)}["']?\s*=""")
+    pattern = re.compile(rf"""^\s*(\[\s*)?["']?{re.escape(key)}["']?\s*[=\].]""")
     for number, line in enumerate(text.splitlines(), 1):
         if pattern.match(line):
             return number
@@ -118,6 +118,8 @@ def read_defaults(parser: argparse.ArgumentParser, path: Path | None) -> Default
     defaults = Defaults(path)
     for key, value in data.items():
         where = f"{path}:{_line_of(text, key)}"
+        if isinstance(value, dict):
+            raise ConfigError(f"{where}: [{key}]: tables are not options: put options at the top of the file")
         option = key.replace("_", "-")
         if option not in known or option in defaults.keys:
             problem = "set twice" if option in defaults.keys else "unknown option"
