@@ -95,9 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"bgblur {__version__}")
     p.add_argument("--doctor", action="store_true", help="check this machine for a plain bgblur, with fixes; then exit")
-    p.add_argument(
-        "--no-config", action="store_true", help="ignore the defaults file (~/.config/bgblur/config.toml, see README)"
-    )
+    p.add_argument("--no-config", action="store_true", help="ignore the defaults file (see README)")
     io = p.add_argument_group("input and output")
     io.add_argument("-s", "--source", default="0", help="camera index, video file, image file or stream URL (0)")
     io.add_argument(
@@ -213,6 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="show each frame with its own matte: exact edges, one inference of delay (default: newest matte, "
         "moved along the motion)",
     )
+    live.add_argument(
+        "--max-cpu",
+        type=_positive(float),
+        metavar="CORES",
+        help="keep bgblur's CPU use under this many cores on average (e.g. 0.5) by running the model on fewer frames, "
+        "the newest matte shown in between (see README)",
+    )
     live.add_argument("--reconnect", type=_positive(float), default=10.0, help="seconds to retry a lost stream (10)")
     return p
 
@@ -240,6 +245,8 @@ def check_options(args: argparse.Namespace) -> None:
         )
     if args.pose_model is not None and args.presence != "face-or-pose":
         raise UsageError("--pose-model is used by --presence face-or-pose only: add it, or drop --pose-model")
+    if args.max_cpu is not None and args.sync:
+        raise UsageError("--max-cpu skips the model on some frames, --sync waits for each frame's own matte: pick one")
     if args.end_frame is not None and args.end_frame < args.start_frame:
         raise UsageError(f"--end-frame {args.end_frame} is before --start-frame {args.start_frame}")
     if args.visualize and (args.background or args.light_wrap):
@@ -296,6 +303,7 @@ def run(args: argparse.Namespace) -> int:
                     progress=not args.quiet,
                     hold_still=args.virtual_camera is not None,
                     sync=args.sync,
+                    max_cpu=args.max_cpu,
                     pace=paced(args),
                 )
             finally:
@@ -325,10 +333,9 @@ def main(argv: list[str] | None = None) -> int:
             from bgblur.doctor import run_checks
 
             return run_checks(parser, use_config=not args.no_config)
-        from bgblur.config import load_into
+        from bgblur.config import load_into  # the defaults file, under the command line
 
-        args = load_into(parser, sys.argv[1:] if argv is None else argv, args)
-        return run(args)
+        return run(load_into(parser, sys.argv[1:] if argv is None else argv, args))
     except BgblurError as exc:
         print(f"bgblur: error: {exc}", file=sys.stderr)
         return exc.exit_code

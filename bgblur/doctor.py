@@ -268,7 +268,7 @@ def check_ffmpeg() -> list[Check]:
     return [Check(OK, "ffmpeg", f"{path} (keeps the sound of videos)")]
 
 
-def check_defaults_file(parser: argparse.ArgumentParser | None, use: bool = True) -> list[Check]:
+def check_defaults_file(parser: argparse.ArgumentParser, use: bool = True) -> list[Check]:
     from bgblur.config import ConfigError, config_path, read_defaults
 
     if not use:
@@ -278,10 +278,6 @@ def check_defaults_file(parser: argparse.ArgumentParser | None, use: bool = True
         return [Check(OK, "defaults file", "none (BGBLUR_CONFIG is empty)")]
     if not path.exists():
         return [Check(OK, "defaults file", f"none ({_shown(path)} does not exist; see README to keep your options)")]
-    if parser is None:
-        from bgblur.cli import build_parser
-
-        parser = build_parser()
     try:
         defaults = read_defaults(parser, path)
     except ConfigError as exc:
@@ -305,7 +301,7 @@ CHECKS: tuple[Callable[[], list[Check]], ...] = (
 )
 
 
-def run_checks(parser: argparse.ArgumentParser | None = None, *, use_config: bool = True, out=None) -> int:
+def run_checks(parser: argparse.ArgumentParser, *, use_config: bool = True, out=None) -> int:
     """Print every check, one line each, then the verdict; return 0 when a plain ``bgblur`` would work, else 1.
     ``parser``: the command line's, which reads the defaults file (``use_config`` False: ``--no-config``)."""
     out = out or sys.stdout
