@@ -58,4 +58,6 @@ fi
 
 ruff check .
 ruff format --check .
+# The tests run bgblur as a user would: never with your own defaults file (~/.config/bgblur/config.toml).
+export BGBLUR_CONFIG=
 exec python -m pytest "$@"
