@@ -78,6 +78,7 @@ def median_ms(stats: str, stage: str) -> float:
     return float(found.group(1))
 
 
+@pytest.mark.e2e
 def test_a_video_in_a_window_plays_at_its_own_rate(xdisplay: str, clip: Path, tmp_path: Path) -> None:
     seen, stats = run_in_window(xdisplay, "--source", clip, cwd=tmp_path)
     frames, seconds = shown(stats)
@@ -92,6 +93,7 @@ def test_a_video_in_a_window_plays_at_its_own_rate(xdisplay: str, clip: Path, tm
     assert processing < 0.75 * 1000 / FPS, stats
 
 
+@pytest.mark.e2e
 def test_with_output_the_window_is_a_preview_and_the_run_is_as_fast_as_it_can(
     xdisplay: str, clip: Path, tmp_path: Path
 ) -> None:

@@ -48,6 +48,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return wheels[0], log
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_the_build_gives_no_warning(built: tuple[Path, str]) -> None:
     _, log = built
@@ -55,6 +56,7 @@ def test_the_build_gives_no_warning(built: tuple[Path, str]) -> None:
     assert not warnings, "\n".join(warnings)
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_the_wheel_carries_every_package_and_the_bundled_models_with_their_licence(built: tuple[Path, str]) -> None:
     wheel, _ = built
@@ -72,6 +74,7 @@ def test_the_wheel_carries_every_package_and_the_bundled_models_with_their_licen
     assert not any(name.startswith(("tests/", "scripts/", "models/")) for name in names)
 
 
+@pytest.mark.e2e
 @pytest.mark.slow
 def test_the_wheel_installed_alone_blurs_a_photo(built: tuple[Path, str], testdata: Path, tmp_path: Path) -> None:
     wheel, _ = built
