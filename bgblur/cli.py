@@ -308,7 +308,8 @@ def run(args: argparse.Namespace) -> int:
                 )
             finally:
                 if args.stats:
-                    print(pipeline.times.summary(), file=sys.stderr)
+                    model = f"model: {pipeline.segmenter.name} on {pipeline.segmenter.runtime}"
+                    print(f"{model}\n{pipeline.times.summary()}", file=sys.stderr)
                 pipeline.close()
             guarded = pipeline.segmenter
             if guarded.failures:
