@@ -61,7 +61,7 @@ def test_this_machine_no_display_no_camera_names_each_missing_piece_and_exits_1(
     assert lines["camera"].startswith("FAIL  camera: none found: no /dev/video* device: ")
     assert "--source FILE|URL" in lines["camera"]
     assert lines["model selfie"].startswith("ok    model selfie: loads")
-    assert lines["inference"].startswith("ok    inference: OpenCV dnn ")
+    assert lines["inference"].startswith("ok    inference: LiteRT ")  # the test extra installs it
     assert verdict(result) == (
         "bgblur --doctor: a plain bgblur will not work here: fix display, camera (lines marked FAIL)"
     )
