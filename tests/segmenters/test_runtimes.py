@@ -144,7 +144,6 @@ def test_litert_gives_named_outputs_in_the_order_asked() -> None:
 
 
 def test_onnxruntime_when_asked_gives_cv2_dnns_answer(tmp_path: Path) -> None:
-    pytest.importorskip("onnxruntime", reason="onnxruntime is optional and not in the test extras")
     weights = np.array([[2.0, 0.0, -2.0]], np.float32)
     model = onnx_model(tmp_path / "m.onnx", weights, post="sigmoid")
     write_card(model, {"input_size": [16, 12], "scale": 1 / 255, "output": "probability"})
