@@ -23,6 +23,12 @@ def blur_kernel(args: argparse.Namespace) -> int:
     return args.kernel or BLUR_PRESETS.get(args.blur or "", DEFAULT_KERNEL)
 
 
+def paced(args: argparse.Namespace) -> bool:
+    """Does a video file play at its own rate? Yes when it is only watched in the window, as in a player; with
+    ``--output``, ``--matte`` or ``--virtual-camera`` it runs as fast as it can, the window being a preview."""
+    return not args.no_window and args.output is None and args.matte is None and args.virtual_camera is None
+
+
 def build_segmenter(args: argparse.Namespace, still: bool = False):
     """The segmenter the options ask for; ``still``: for one picture, where a one-pass model takes the tiled
     second look unless ``--no-tiles`` (its cost is paid once)."""

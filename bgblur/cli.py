@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bgblur import __version__
+from bgblur.argtypes import fraction, frame_index, kernel_size, positive, size
 from bgblur.batch import add_arguments as add_folder_arguments
 from bgblur.batch import is_folder_run, refuse_folder_options
-from bgblur.build import BLUR_PRESETS, output_in_folder
+from bgblur.build import BLUR_PRESETS, output_in_folder, paced
 from bgblur.errors import BgblurError, UsageError, info
-from bgblur.frames import KERNEL_LIMITS, PEOPLE_CHOICES, PRESENCE_CHOICES, Controls
+from bgblur.frames import PEOPLE_CHOICES, PRESENCE_CHOICES, Controls
 
 EPILOG = """\
 keys in the window: p privacy (blur) on/off, m mirror, h help, q or Esc quit (closing the window quits too);
@@ -32,60 +33,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"bgblur: error: {message} (see bgblur --help)\n")
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is outside 0..1")
-    return value
-
-
-def _kernel(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    low, high = KERNEL_LIMITS
-    if value < low or value > high:
-        raise argparse.ArgumentTypeError(f"{value} is outside {low}..{high} (41 is the default)")
-    if value % 2 == 0:
-        raise argparse.ArgumentTypeError(f"{value} is even: a Gaussian kernel needs a centre pixel, try {value + 1}")
-    return value
-
-
-def _positive(kind: type):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{text} must be above 0")
-        return value
-
-    return parse
-
-
-def _frame_index(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is below 0 (the first frame is 0)")
-    return value
-
-
 LIGHT_WRAP_DEFAULT = 0.3  # --light-wrap without a value
-
-
-def _size(text: str) -> tuple[int, int]:
-    parts = text.lower().split("x")
-    if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 1280x720")
-    return int(parts[0]), int(parts[1])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"bgblur {__version__}")
+    p.add_argument("--doctor", action="store_true", help="check this machine for a plain bgblur, with fixes; then exit")
+    p.add_argument("--no-config", action="store_true", help="ignore the defaults file (see README)")
     io = p.add_argument_group("input and output")
     io.add_argument("-s", "--source", default="0", help="camera index, video file, image file or stream URL (0)")
     io.add_argument(
@@ -118,9 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument(
         "--model", help="bundled model name (selfie, selfie-landscape) or a model file with a .json card beside it"
     )
-    model.add_argument("-c", "--confidence", type=_fraction, default=0.5, help="Mask R-CNN: min detection score (0.5)")
+    model.add_argument("-c", "--confidence", type=fraction, default=0.5, help="Mask R-CNN: min detection score (0.5)")
     model.add_argument(
-        "-t", "--threshold", type=_fraction, help="person probability where the matte crosses over (Mask R-CNN 0.3)"
+        "-t", "--threshold", type=fraction, help="person probability where the matte crosses over (Mask R-CNN 0.3)"
     )
     model.add_argument(
         "--people",
@@ -129,9 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep only the main person (Mask R-CNN: top score; other models: largest region) or all (main)",
     )
     model.add_argument(
-        "--detections", type=_positive(int), default=20, help="Mask R-CNN: detections kept; drives its cost (20)"
+        "--detections", type=positive(int), default=20, help="Mask R-CNN: detections kept; drives its cost (20)"
     )
-    model.add_argument("--input-width", type=_positive(int), default=600, help="Mask R-CNN: input width in px (600)")
+    model.add_argument("--input-width", type=positive(int), default=600, help="Mask R-CNN: input width in px (600)")
     model.add_argument(
         "--tiles",
         action=argparse.BooleanOptionalAction,
@@ -169,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "scripts/download_models.py --pose (models/mediapipe-pose/pose_landmark_full.tflite)",
     )
     effect = p.add_argument_group("effect")
-    effect.add_argument("-k", "--kernel", type=_kernel, help="Gaussian blur size, odd (41)")
+    effect.add_argument("-k", "--kernel", type=kernel_size, help="Gaussian blur size, odd (41)")
     effect.add_argument(
         "--blur",
         choices=tuple(BLUR_PRESETS),
@@ -183,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     effect.add_argument(
         "--light-wrap",
-        type=_fraction,
+        type=fraction,
         nargs="?",
         const=LIGHT_WRAP_DEFAULT,
         default=0.0,
@@ -196,22 +146,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     view.add_argument("--show-mask", action="store_true", help="window: the matte beside the output (key v)")
     view.add_argument("--show-fps", action="store_true", help="window: rolling frames/s (key f)")
-    view.add_argument("--start-frame", type=_frame_index, default=0, help="video: first frame processed (0)")
+    view.add_argument("--start-frame", type=frame_index, default=0, help="video: first frame processed (0)")
     view.add_argument(
-        "--end-frame", type=_frame_index, help="video: last frame processed, included; others are copied unchanged"
+        "--end-frame", type=frame_index, help="video: last frame processed, included; others are copied unchanged"
     )
     live = p.add_argument_group("camera and stream")
-    live.add_argument("--size", type=_size, help="ask the camera for WIDTHxHEIGHT")
-    live.add_argument("--fps", type=_positive(float), help="ask the camera for this frame rate")
-    live.add_argument("--open-timeout", type=_positive(float), default=10.0, help="seconds to wait for a stream (10)")
-    live.add_argument("--read-timeout", type=_positive(float), default=3.0, help="seconds without a frame (3)")
+    live.add_argument("--size", type=size, help="ask the camera for WIDTHxHEIGHT")
+    live.add_argument("--fps", type=positive(float), help="ask the camera for this frame rate")
+    live.add_argument("--open-timeout", type=positive(float), default=10.0, help="seconds to wait for a stream (10)")
+    live.add_argument("--read-timeout", type=positive(float), default=3.0, help="seconds without a frame (3)")
     live.add_argument(
         "--sync",
         action="store_true",
         help="show each frame with its own matte: exact edges, one inference of delay (default: newest matte, "
         "moved along the motion)",
     )
-    live.add_argument("--reconnect", type=_positive(float), default=10.0, help="seconds to retry a lost stream (10)")
+    live.add_argument(
+        "--max-cpu",
+        type=positive(float),
+        metavar="CORES",
+        help="keep bgblur's CPU use under this many cores on average (e.g. 0.5) by running the model on fewer frames, "
+        "the newest matte shown in between (see README)",
+    )
+    live.add_argument("--reconnect", type=positive(float), default=10.0, help="seconds to retry a lost stream (10)")
     add_folder_arguments(p)
     return p
 
@@ -240,6 +197,8 @@ def check_options(args: argparse.Namespace, outputs: bool = True) -> None:
         )
     if args.pose_model is not None and args.presence != "face-or-pose":
         raise UsageError("--pose-model is used by --presence face-or-pose only: add it, or drop --pose-model")
+    if args.max_cpu is not None and args.sync:
+        raise UsageError("--max-cpu skips the model on some frames, --sync waits for each frame's own matte: pick one")
     if args.end_frame is not None and args.end_frame < args.start_frame:
         raise UsageError(f"--end-frame {args.end_frame} is before --start-frame {args.start_frame}")
     if args.visualize and (args.background or args.light_wrap):
@@ -305,10 +264,13 @@ def run(args: argparse.Namespace) -> int:
                     progress=not args.quiet,
                     hold_still=args.virtual_camera is not None,
                     sync=args.sync,
+                    max_cpu=args.max_cpu,
+                    pace=paced(args),
                 )
             finally:
                 if args.stats:
-                    print(pipeline.times.summary(), file=sys.stderr)
+                    model = f"model: {pipeline.segmenter.name} on {pipeline.segmenter.runtime}"
+                    print(f"{model}\n{pipeline.times.summary()}", file=sys.stderr)
                 pipeline.close()
             guarded = pipeline.segmenter
             if guarded.failures:
@@ -326,9 +288,16 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bgblur`` command; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
-        return run(args)
+        if args.doctor:  # the report, and nothing else
+            from bgblur.doctor import run_checks
+
+            return run_checks(parser, use_config=not args.no_config)
+        from bgblur.config import load_into  # the defaults file, under the command line
+
+        return run(load_into(parser, sys.argv[1:] if argv is None else argv, args))
     except BgblurError as exc:
         print(f"bgblur: error: {exc}", file=sys.stderr)
         return exc.exit_code

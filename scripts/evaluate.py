@@ -40,7 +40,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(REPO))
 
-from bgblur.cli import build_effect, build_matte_maker, build_parser, build_segmenter  # noqa: E402
+from bgblur.build import build_effect, build_matte_maker, build_segmenter  # noqa: E402
+from bgblur.cli import build_parser  # noqa: E402
 
 DEFAULT_DATA = Path(os.environ.get("BGBLUR_SHARED", REPO.parent / "shared")) / "testdata"  # as the tests find it
 VIDEO_PICTURES = 4  # side-by-side pictures written per video
@@ -153,7 +154,7 @@ class Evaluator:
         alpha, ms_inf, ms_matte = self._run_frame(image, self.picture_segmenter)
         metrics = frame_metrics(alpha, truth, self.tolerance)
         if self.out is not None:
-            picture = side_by_side(image, alpha, self.effect(image, alpha), truth)
+            picture = side_by_side(image, alpha, self.effect(image, (alpha * 255 + 0.5).astype(np.uint8)), truth)
             cv2.imwrite(str(self.out / f"{image_path.stem}.jpg"), picture)
         score = Score(image_path.stem, "image", bool((truth > 127).any()), ms_inference=ms_inf, ms_matte=ms_matte)
         for key, value in metrics.items():
@@ -193,7 +194,7 @@ class Evaluator:
                 for key, value in frame_metrics(alpha, truth, self.tolerance).items():
                     per_frame[key].append(value)
             if self.out is not None and index in picture_at:
-                picture = side_by_side(image, alpha, self.effect(image, alpha), truth)
+                picture = side_by_side(image, alpha, self.effect(image, (alpha * 255 + 0.5).astype(np.uint8)), truth)
                 cv2.imwrite(str(self.out / f"{video_path.stem}_{index:05d}.jpg"), picture)
             index += 1
         capture.release()
