@@ -23,6 +23,8 @@ import numpy as np
 import pytest
 from util import assert_error, bgblur_env, read_video, run_bgblur
 
+pytestmark = pytest.mark.e2e  # whole commands on real files (~25 s for the module)
+
 CLIPS = ("davis_hike", "davis_cows_noperson", "talking_head_bookshelf")  # 80, ~50 and 144 frames in ../shared
 PHOTOS = ("cihp_two_men_at_computer", "davis_tennis_f030")
 TRIMMED = 20  # frames kept of each clip: the run is about files, not the effect
