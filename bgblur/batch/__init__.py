@@ -95,7 +95,9 @@ def run_batch(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        if args.ray is not None:
+        if not todo:  # everything complete or skipped: no pool, no runtime
+            results = []
+        elif args.ray is not None:
             from bgblur.batch.ray import run_ray
 
             folders = [str(d) for d in {i.output.parent for i in todo} | {i.matte.parent for i in todo if i.matte}]
@@ -112,7 +114,7 @@ def run_batch(args: argparse.Namespace) -> int:
     failed = [r for r in results if r.status == "failed"]
     left = len(todo) - len(done) - len(failed)
     if args.report is not None:
-        _write_report(args.report, plan, results)
+        _write_report(args.report, plan, todo, results)
     parts = [f"{len(done) + len(plan.complete)} done ({len(plan.complete)} already complete)"]
     parts += [f"{len(plan.skipped)} skipped", f"{len(failed)} failed"]
     if left:
@@ -123,8 +125,14 @@ def run_batch(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _write_report(path: Path, plan, results) -> None:
+def _write_report(path: Path, plan, todo, results) -> None:
     files = [asdict(r) for r in results]
+    ended = {r.source for r in results}
+    files += [  # stopped before they started: the next run does them
+        {"source": str(i.source), "output": str(i.output), "status": "interrupted"}
+        for i in todo
+        if str(i.source) not in ended
+    ]
     files += [{"source": str(i.source), "output": str(i.output), "status": "complete"} for i in plan.complete]
     files += [{"source": str(p), "status": "skipped", "error": why} for p, why in plan.skipped]
     files.sort(key=lambda f: f["source"])

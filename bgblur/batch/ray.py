@@ -22,6 +22,7 @@ from bgblur.errors import BgblurError
 RETRIES = 2  # extra tries of a file whose worker was lost
 INSTALL_HINT = "pip install 'bgblur[ray]'"
 WAIT = 0.5  # s between looks for finished tasks (and at the stop flag)
+PROBE_TIMEOUT = 120  # s for every node to answer the probe (a cold node may have to start a worker)
 
 
 def _import_ray():
@@ -69,7 +70,13 @@ def _preflight(ray: Any, folders: list[str]) -> None:
         remote.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote(folders)
         for node in nodes
     ]
-    problems = [p for p in ray.get(refs, timeout=120) if p]
+    try:
+        problems = [p for p in ray.get(refs, timeout=PROBE_TIMEOUT) if p]
+    except ray.exceptions.RayError as exc:  # a node that cannot run a task at all, or never answers
+        raise BgblurError(
+            f"the Ray workers did not answer the output-folder probe within {PROBE_TIMEOUT} s "
+            f"({type(exc).__name__}); is bgblur installed on every node?"
+        ) from None
     if problems:
         raise BgblurError(
             f"{problems[0]}: every Ray node must read the inputs and write the outputs under the same paths "

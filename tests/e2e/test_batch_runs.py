@@ -175,7 +175,8 @@ def test_folder_options_need_a_folder(testdata: Path, tmp_path: Path) -> None:
 def test_ctrl_c_leaves_only_complete_outputs_and_the_next_run_finishes(testdata: Path, tmp_path: Path) -> None:
     library = _library(testdata, tmp_path / "in", frames=None)  # whole clips: time to interrupt one
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "bgblur", "--source", library, "--output", out, "--jobs", "1"]
+    report = tmp_path / "report.json"
+    command = [sys.executable, "-m", "bgblur", "--source", library, "--output", out, "--jobs", "1", "--report", report]
     proc = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=bgblur_env(), start_new_session=True
     )
@@ -195,6 +196,10 @@ def test_ctrl_c_leaves_only_complete_outputs_and_the_next_run_finishes(testdata:
     finished = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     assert finished and len(finished) < len(OUTPUTS), finished
     assert all(not name.startswith(".") for name in finished)  # no partial file, not even a hidden one
+    statuses = {Path(f["source"]).name: f["status"] for f in json.loads(report.read_text())["files"]}
+    made = {name.replace("-bgblur", "") for name in finished}
+    assert {n for n, status in statuses.items() if status == "done"} == made, statuses
+    assert {statuses[n] for n in statuses if n not in made and n != "notes.txt"} == {"interrupted"}, statuses
     frames = {c: len(read_video(testdata / "videos" / f"{c}.mp4")) for c in CLIPS}
     for name in finished:
         if name.endswith(".mp4"):
