@@ -30,9 +30,9 @@ def usable_cores() -> int:
 
 def default_jobs(cores: int | None = None) -> int:
     """Files at once on this machine: one per core. Measured on 2 cores (scripts/bench_batch.py, docs/scaling.md):
-    one file's run keeps only 1.1-1.7 cores busy (its decoder-and-model thread and its compositing-and-encoding
-    thread wait on each other); two workers with one OpenCV thread each made a median 20 % more files per minute,
-    at slightly less CPU time per frame."""
+    one file's run keeps at most 1.4-1.7 cores busy (its decoder-and-model thread and its compositing-and-encoding
+    thread wait on each other); a second worker, one OpenCV thread each, uses the rest at no extra CPU per frame
+    (up to 1.7x the files per minute when the cores are free)."""
     return max(1, cores or usable_cores())
 
 
