@@ -37,9 +37,9 @@ def default_jobs(cores: int | None = None) -> int:
 
 
 def _check(args: argparse.Namespace) -> tuple[Path, Path, Path | None]:
-    in_dir, out_dir, matte_dir = Path(args.source), args.output, args.matte
     from bgblur.batch.plan import classify
 
+    in_dir, out_dir, matte_dir = Path(args.source), args.output, args.matte
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--output {out_dir} is a file: a folder as --source needs --output FOLDER")
     if not out_dir.exists() and classify(out_dir) is not None:  # a file name, not a folder to create

@@ -107,7 +107,8 @@ def _options(options: dict[str, Any], item: Item) -> argparse.Namespace:
     args.source = str(item.source)
     args.output = staging_path(item.output)
     args.matte = None if item.matte is None else staging_path(item.matte)
-    args.no_window, args.quiet, args.virtual_camera, args.overwrite = True, True, None, True
+    # The user's --quiet stays: a file whose sound could not be copied still says so.
+    args.no_window, args.virtual_camera, args.overwrite = True, None, True
     return args
 
 
