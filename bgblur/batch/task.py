@@ -168,7 +168,8 @@ def run_task(
     except Interrupted:
         result.status = "interrupted"
     except BgblurError as exc:
-        result.error = str(exc)
+        # A single-file run keeps the frames of a truncated video; a folder run publishes complete files only.
+        result.error = str(exc).replace("the output holds those frames", "no output was written for it")
     except Exception as exc:  # a bug or an unexpected library error: still this file's own one line
         result.error = f"unexpected {type(exc).__name__}: {exc}"
     finally:

@@ -145,6 +145,23 @@ def test_ray_local_runtime_gives_the_same_outputs(library: Path, first_run: tupl
     _assert_same_outputs(out, first_run[0])
 
 
+def test_a_video_cut_short_fails_and_leaves_nothing(testdata: Path, tmp_path: Path) -> None:
+    # The index up front (faststart), the last 40 % of the frames missing: it opens and decodes, then runs out.
+    whole, folder = tmp_path / "whole.mp4", tmp_path / "in"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-i", testdata / "videos" / f"{CLIPS[0]}.mp4", "-frames:v", "40"]
+        + ["-c:v", "libx264", "-preset", "ultrafast", "-movflags", "+faststart", whole],
+        check=True,
+        timeout=120,
+    )
+    folder.mkdir()
+    data = whole.read_bytes()
+    (folder / "cut.mp4").write_bytes(data[: len(data) * 6 // 10])
+    result = run_bgblur("--source", folder, "--output", tmp_path / "out")
+    assert_error(result, 1, "cut.mp4", "of its 40 frames", "no output was written")
+    assert list((tmp_path / "out").iterdir()) == []  # not the frames it had, not a hidden leftover
+
+
 def test_ray_missing_gives_the_install_hint(library: Path, tmp_path: Path) -> None:
     fake = tmp_path / "no-ray" / "ray"
     fake.mkdir(parents=True)
