@@ -56,11 +56,11 @@ def leftovers(path: Path) -> list[Path]:
 
 
 def limit_threads(threads: int) -> None:
-    """Give this process's OpenCV (the model, resizes, blurs) ``threads`` threads, so N workers do not fight over
-    the cores; video decoding gets as many through FFmpeg's options (read when a capture opens)."""
+    """Give this process's OpenCV (resizes, blurs, cv2.dnn) ``threads`` threads, so N workers do not fight over the
+    cores. (The model on LiteRT already runs on one thread; FFmpeg's decoder picks its own count, which
+    ``cv2.setNumThreads`` does not change: its threads mostly wait on each other.)"""
     if threads <= 0:
         return
-    os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", f"threads;{threads}")
     import cv2
 
     cv2.setNumThreads(threads)
