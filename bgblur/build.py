@@ -46,21 +46,40 @@ def build_segmenter(args: argparse.Namespace, still: bool = False):
     return segmenter
 
 
-def build_matte_maker(args: argparse.Namespace, segmenter):
-    """The matte step for the options and this segmenter."""
+def build_matte_maker(args: argparse.Namespace, segmenter, still: bool = False):
+    """The matte step for the options and this segmenter; ``still``: for one picture (one look for the detectors)."""
     from bgblur.matte import MatteMaker
 
     threshold = args.threshold if args.threshold is not None else segmenter.default_threshold
     presence = None
-    if args.presence != "off":
+    mode = args.presence or ("off" if args.mask_rcnn is not None else "people")
+    if mode == "people":
+        presence = build_people_check(still=still)
+    elif mode != "off":
         from bgblur.matte.detectors import BodyDetector
         from bgblur.matte.presence import PresenceCheck
 
         body = None
-        if args.presence == "face-or-pose" and args.pose_model is not None:
+        if mode == "face-or-pose" and args.pose_model is not None:
             body = BodyDetector(args.pose_model)
-        presence = PresenceCheck(args.presence, body=body)
+        presence = PresenceCheck(mode, body=body)
     return MatteMaker(threshold, refine=args.refine, temporal=args.smooth, people=args.people, presence=presence)
+
+
+def build_people_check(still: bool = False, every: int = 3):
+    """``--presence people``: MediaPipe's person detector and both face detectors (bundled); without LiteRT,
+    which the person and full-range face detectors need, the short-range face detector alone."""
+    from bgblur.errors import BgblurError
+    from bgblur.matte import detectors
+    from bgblur.matte.people import PeopleCheck
+
+    person, faces = None, [detectors.FaceDetector()]  # short-range first: its faces count at once
+    try:
+        person = detectors.PersonDetector()
+        faces.append(detectors.FullRangeFaceDetector())
+    except BgblurError as exc:
+        info(f"presence: faces only ({exc})")
+    return PeopleCheck(person, tuple(faces), still=still, every=every)
 
 
 def build_effect(args: argparse.Namespace):
@@ -145,7 +164,7 @@ def build_pipeline(args: argparse.Namespace, source: Source, controls: Controls,
 
     stream = source.info
     segmenter = build_segmenter(args, stream.still)
-    matte_maker = build_matte_maker(args, segmenter)
+    matte_maker = build_matte_maker(args, segmenter, stream.still)
     controls.kernel = blur_kernel(args)
     if args.visualize:
         recorder = None

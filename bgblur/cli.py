@@ -124,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--people",
         choices=PEOPLE_CHOICES,
         default="main",
-        help="keep only the main person (Mask R-CNN: top score; other models: largest region) or all (main)",
+        help="keep only the main person, whole (Mask R-CNN: top score; other models: the biggest person the "
+        "detectors find, with every region that is theirs) or all (main)",
     )
     model.add_argument(
         "--detections", type=_positive(int), default=20, help="Mask R-CNN: detections kept; drives its cost (20)"
@@ -154,10 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     matte.add_argument(
         "--presence",
         choices=PRESENCE_CHOICES,
-        default="off",
-        help="keep only regions with evidence of a person: a face (bundled face detector, remembered ~3 s), "
-        "or also a region reaching the lower frame edge, or a body found by the pose model "
-        "(off; see README for the measured trade)",
+        default=None,
+        help="keep only regions with evidence of a person: people = MediaPipe's person and face detectors "
+        "(bundled, remembered ~3 s in video); face = a face; face-or-body = a face or the lower frame edge; "
+        "face-or-pose = a face or the pose model (people for one-pass models, off for Mask R-CNN; see README)",
     )
     matte.add_argument(
         "--pose-model",

@@ -40,7 +40,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(REPO))
 
-from bgblur.cli import build_effect, build_matte_maker, build_parser, build_segmenter  # noqa: E402
+from bgblur.build import build_effect, build_matte_maker, build_segmenter  # noqa: E402
+from bgblur.cli import build_parser  # noqa: E402
 
 DEFAULT_DATA = Path(os.environ.get("BGBLUR_SHARED", REPO.parent / "shared")) / "testdata"  # as the tests find it
 VIDEO_PICTURES = 4  # side-by-side pictures written per video
@@ -132,28 +133,29 @@ class Evaluator:
         self.picture_segmenter = build_segmenter(bgblur_args, still=True)
         self.video_segmenter = build_segmenter(bgblur_args)
         self.matte_maker = build_matte_maker(bgblur_args, self.video_segmenter)
+        self.picture_matte_maker = build_matte_maker(bgblur_args, self.picture_segmenter, still=True)
         self.effect = build_effect(bgblur_args)
         self.out = out
         self.tolerance = tolerance
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
 
-    def _run_frame(self, image: np.ndarray, segmenter) -> tuple[np.ndarray, float, float]:
+    def _run_frame(self, image: np.ndarray, segmenter, matte_maker) -> tuple[np.ndarray, float, float]:
         start = time.perf_counter()
         probability = segmenter.segment(image)
         mid = time.perf_counter()
-        alpha8 = self.matte_maker(probability, image)
+        alpha8 = matte_maker(probability, image)
         end = time.perf_counter()
         return alpha8.astype(np.float32) / 255, (mid - start) * 1000, (end - mid) * 1000  # metrics work on 0..1
 
     def image(self, image_path: Path, mask_path: Path) -> Score:
         image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
         truth = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
-        self.matte_maker.reset()  # each picture is its own scene
-        alpha, ms_inf, ms_matte = self._run_frame(image, self.picture_segmenter)
+        self.picture_matte_maker.reset()  # each picture is its own scene
+        alpha, ms_inf, ms_matte = self._run_frame(image, self.picture_segmenter, self.picture_matte_maker)
         metrics = frame_metrics(alpha, truth, self.tolerance)
         if self.out is not None:
-            picture = side_by_side(image, alpha, self.effect(image, alpha), truth)
+            picture = side_by_side(image, alpha, self.effect(image, np.round(alpha * 255).astype(np.uint8)), truth)
             cv2.imwrite(str(self.out / f"{image_path.stem}.jpg"), picture)
         score = Score(image_path.stem, "image", bool((truth > 127).any()), ms_inference=ms_inf, ms_matte=ms_matte)
         for key, value in metrics.items():
@@ -178,7 +180,7 @@ class Evaluator:
             ok, image = capture.read()
             if not ok:
                 break
-            alpha, t_inf, t_matte = self._run_frame(image, self.video_segmenter)
+            alpha, t_inf, t_matte = self._run_frame(image, self.video_segmenter, self.matte_maker)
             ms_inf.append(t_inf)
             ms_matte.append(t_matte)
             if previous is not None:
@@ -193,7 +195,7 @@ class Evaluator:
                 for key, value in frame_metrics(alpha, truth, self.tolerance).items():
                     per_frame[key].append(value)
             if self.out is not None and index in picture_at:
-                picture = side_by_side(image, alpha, self.effect(image, alpha), truth)
+                picture = side_by_side(image, alpha, self.effect(image, np.round(alpha * 255).astype(np.uint8)), truth)
                 cv2.imwrite(str(self.out / f"{video_path.stem}_{index:05d}.jpg"), picture)
             index += 1
         capture.release()
