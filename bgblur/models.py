@@ -17,6 +17,9 @@ BUILTIN_MODELS = {
 }
 DEFAULT_MODEL = "selfie"
 FACE_MODEL = DATA_DIR / "face_detection_short_range.tflite"
+# These two run on LiteRT only (cv2.dnn cannot read their DENSIFY operator): see bgblur.matte.detectors.
+FULL_RANGE_FACE_MODEL = DATA_DIR / "face_detection_full_range_sparse.tflite"
+PERSON_DETECTOR_MODEL = DATA_DIR / "pose_detection.tflite"
 
 # Fetched by scripts/download_models.py into the checkout's models/ folder (or $BGBLUR_MODELS): never the
 # working folder, so bgblur finds them from anywhere.

@@ -1,5 +1,19 @@
-"""Person evidence from MediaPipe's face and pose models: :class:`FaceDetector` (bundled BlazeFace short-range)
-and :class:`BodyDetector` (the pose landmark model, downloaded)."""
+"""Person evidence from MediaPipe's models (Apache-2.0, from the ``mediapipe==0.10.14`` wheel).
+
+Three SSD detectors, run through :mod:`bgblur.segmenters.runtimes`, letterboxed as MediaPipe feeds them:
+
+- :class:`FaceDetector`: BlazeFace short-range (faces within ~2 m), 128x128; LiteRT when installed, else cv2.dnn.
+- :class:`FullRangeFaceDetector`: BlazeFace full-range (faces up to ~5 m, a group photo's small faces), 192x192.
+- :class:`PersonDetector`: BlazePose's person detector (any pose, any distance), 224x224. Its box is the head and
+  upper body; its keypoints 0 (hip centre) and 1 (a point on the circle around the body) give the body's square.
+
+The last two run on LiteRT only (cv2.dnn cannot read their DENSIFY operator). All three take RGB scaled to -1..1
+and give, per anchor, a score logit and a regression row: box centre offset and size in input pixels (fixed-size
+anchors: only their centres matter), then keypoint offsets. Measured best scores on the developer photos and
+their cost: README, "Person detectors".
+
+And :class:`BodyDetector`: the pose landmark model (downloaded), asked only whether a body is in a crop.
+"""
 
 from __future__ import annotations
 
@@ -10,34 +24,71 @@ import cv2
 import numpy as np
 
 from bgblur.errors import BgblurError
-from bgblur.models import FACE_MODEL, POSE_HINT, POSE_MODEL
+from bgblur.models import FACE_MODEL, FULL_RANGE_FACE_MODEL, PERSON_DETECTOR_MODEL, POSE_HINT, POSE_MODEL
 from bgblur.segmenters.dnn import read_net
+from bgblur.segmenters.runtimes import load_network
 
-INPUT_SIZE = 128  # the model's square input, px
-
-POSE_INPUT = 256  # the pose model's square input, px
+POSE_INPUT = 256  # the pose landmark model's square input, px
 
 
 @dataclass(frozen=True)
-class Face:
-    """One detected face: score 0..1 and box (x0, y0, x1, y1) in the frame's pixels."""
+class SsdSpec:
+    """How one MediaPipe SSD detector is fed and decoded (from its graph's anchor and decoder options)."""
+
+    input_size: int  # square input, px
+    strides: tuple[int, ...]  # one per anchor layer; consecutive layers with one stride share a grid
+    anchors_per_layer: int  # anchors each layer puts in each cell of its grid
+    keypoints: int  # keypoints after the box in each regression row
+    scores_output: str
+    boxes_output: str
+
+
+SHORT_RANGE = SsdSpec(128, (8, 16, 16, 16), 2, 6, "classificators", "regressors")  # 896 anchors
+FULL_RANGE = SsdSpec(192, (4,), 1, 6, "Identity_1", "Identity")  # 2304 anchors
+BLAZEPOSE = SsdSpec(224, (8, 16, 32, 32, 32), 2, 4, "Identity_1", "Identity")  # 2254 anchors
+INPUT_SIZE = SHORT_RANGE.input_size
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One detection: score 0..1, box (x0, y0, x1, y1) and keypoints ((x, y), ...) in the picture's pixels."""
 
     score: float
     box: tuple[float, float, float, float]
+    keypoints: tuple[tuple[float, float], ...] = ()
+
+    @property
+    def body_box(self) -> tuple[float, float, float, float]:
+        """For :class:`PersonDetector`: the square around the whole body MediaPipe crops for its pose model —
+        centred on the hip centre (keypoint 0), half side 1.25x the distance to keypoint 1."""
+        (hx, hy), (ex, ey) = self.keypoints[0], self.keypoints[1]
+        half = 1.25 * float(np.hypot(ex - hx, ey - hy))
+        return (hx - half, hy - half, hx + half, hy + half)
 
 
-def blazeface_anchors() -> np.ndarray:
-    """Centres (x, y, 0..1) of the 896 SSD anchors of BlazeFace short-range, in the model's output order.
+Face = Detection  # the name the presence check uses
 
-    Strides 8, 16, 16, 16 on a 128 px input: a 16x16 grid with 2 anchors per cell, then the three stride-16
-    layers merged into an 8x8 grid with 6 anchors per cell (fixed anchor size, so only centres matter).
-    """
+
+def ssd_anchors(spec: SsdSpec) -> np.ndarray:
+    """Anchor centres (x, y in 0..1 of the input), in the model's output order: grid by grid, row-major cells,
+    each cell's anchors together (the layers sharing a stride merged, as MediaPipe's SsdAnchorsCalculator)."""
     centres = []
-    for grid, per_cell in ((16, 2), (8, 6)):
+    index = 0
+    while index < len(spec.strides):
+        stride, per_cell = spec.strides[index], 0
+        while index < len(spec.strides) and spec.strides[index] == stride:
+            per_cell += spec.anchors_per_layer
+            index += 1
+        grid = -(-spec.input_size // stride)
         ys, xs = np.mgrid[0:grid, 0:grid]
         cells = np.stack([(xs.ravel() + 0.5) / grid, (ys.ravel() + 0.5) / grid], axis=1)
         centres.append(np.repeat(cells, per_cell, axis=0))
     return np.concatenate(centres).astype(np.float32)
+
+
+def blazeface_anchors() -> np.ndarray:
+    """The 896 anchor centres of BlazeFace short-range: a 16x16 grid with 2 per cell, then 8x8 with 6."""
+    return ssd_anchors(SHORT_RANGE)
 
 
 def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -49,59 +100,137 @@ def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
-def decode_faces(
-    scores: np.ndarray,
-    boxes: np.ndarray,
-    anchors: np.ndarray,
-    min_score: float,
-    nms_iou: float = 0.3,
-) -> list[tuple[float, tuple[float, float, float, float]]]:
-    """Raw model outputs (896 logits, 896x16 regressions) → (score, box in 0..1 of the model input), best first,
-    overlapping boxes suppressed (plain NMS)."""
-    logits = np.clip(scores.reshape(-1), -80.0, 80.0)  # clipped: exp() must not overflow
-    probability = 1.0 / (1.0 + np.exp(-logits))
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(logits, -80.0, 80.0)))  # clipped: exp() must not overflow
+
+
+def decode(
+    scores: np.ndarray, boxes: np.ndarray, anchors: np.ndarray, spec: SsdSpec, min_score: float, nms_iou: float = 0.3
+) -> list[tuple[float, tuple[float, float, float, float], np.ndarray]]:
+    """Raw outputs (N logits, N regression rows) → (score, box, keypoints (K, 2)) in 0..1 of the model input,
+    best first, overlapping boxes suppressed (plain NMS)."""
+    probability = sigmoid(scores.reshape(-1))
+    rows = boxes.reshape(len(anchors), -1)
     found = []
     for i in np.flatnonzero(probability >= min_score):
-        # Offsets are in input pixels, relative to the anchor centre; width/height are absolute (fixed anchors).
-        cx, cy, w, h = boxes.reshape(-1, 16)[i, :4] / INPUT_SIZE
-        cx += anchors[i, 0]
-        cy += anchors[i, 1]
-        found.append((float(probability[i]), (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)))
+        row = rows[i] / spec.input_size
+        cx, cy = row[0] + anchors[i, 0], row[1] + anchors[i, 1]
+        w, h = row[2], row[3]
+        points = row[4 : 4 + 2 * spec.keypoints].reshape(-1, 2) + anchors[i]
+        box = (float(cx - w / 2), float(cy - h / 2), float(cx + w / 2), float(cy + h / 2))
+        found.append((float(probability[i]), box, points))
     found.sort(key=lambda item: item[0], reverse=True)
-    kept: list[tuple[float, tuple[float, float, float, float]]] = []
-    for score, box in found:
-        if all(box_iou(box, other) < nms_iou for _, other in kept):
-            kept.append((score, box))
+    kept: list[tuple[float, tuple[float, float, float, float], np.ndarray]] = []
+    for score, box, points in found:
+        if all(box_iou(box, other) < nms_iou for _, other, _ in kept):
+            kept.append((score, box, points))
     return kept
 
 
-class FaceDetector:
-    """MediaPipe BlazeFace short-range (faces within ~2 m of the camera) through ``cv2.dnn``, letterboxed input."""
+def decode_faces(
+    scores: np.ndarray, boxes: np.ndarray, anchors: np.ndarray, min_score: float, nms_iou: float = 0.3
+) -> list[tuple[float, tuple[float, float, float, float]]]:
+    """BlazeFace short-range outputs (896 logits, 896x16 rows) → (score, box in 0..1 of the input), best first."""
+    return [(score, box) for score, box, _ in decode(scores, boxes, anchors, SHORT_RANGE, min_score, nms_iou)]
 
-    def __init__(self, model: Path = FACE_MODEL, min_score: float = 0.5) -> None:
-        self.net = read_net(model)
+
+class SsdDetector:
+    """One MediaPipe SSD detector: :meth:`detect` finds things in a whole picture or a square around a box,
+    :meth:`best_score` says how sure the model is that there is one at all."""
+
+    def __init__(
+        self,
+        model: Path,
+        spec: SsdSpec,
+        min_score: float,
+        runtime: str = "auto",
+        threads: int | None = 1,
+        hint: str = "",
+    ) -> None:
+        self.spec = spec
         self.min_score = min_score
-        self.anchors = blazeface_anchors()
-        self._canvas = np.zeros((INPUT_SIZE, INPUT_SIZE, 3), np.uint8)
+        self.network = load_network(model, runtime, threads, hint=hint)
+        self.runtime = self.network.runtime
+        self.anchors = ssd_anchors(spec)
+        outputs = set(self.network.output_names)
+        if not {spec.scores_output, spec.boxes_output} <= outputs:
+            raise BgblurError(f"{model} is not the detector expected: its outputs are {', '.join(sorted(outputs))}")
+        size = spec.input_size
+        self._canvas = np.zeros((size, size, 3), np.uint8)
 
-    def detect(self, image: np.ndarray) -> list[Face]:
-        """Faces in the BGR ``image``, best first, boxes in its pixels."""
+    def _place(self, image: np.ndarray, box: tuple[float, float, float, float] | None) -> tuple[float, ...]:
+        """Put the picture (letterboxed, as MediaPipe does: squashing would make people too thin to find) or the
+        square around ``box`` (25 % margin, black outside the picture) on the canvas. Returns the mapping back:
+        picture x = x0 + (input x - ox) * k, likewise y."""
         height, width = image.shape[:2]
-        scale = INPUT_SIZE / max(height, width)
-        w, h = max(1, round(width * scale)), max(1, round(height * scale))
-        # Letterbox, as MediaPipe does: squashing a 16:9 frame to a square would make faces too thin to find.
-        ox, oy = (INPUT_SIZE - w) // 2, (INPUT_SIZE - h) // 2
+        if box is None:
+            side = float(max(height, width))
+            sx, sy = (width - side) / 2, (height - side) / 2
+        else:
+            side = max(box[2] - box[0], box[3] - box[1], 1.0) * 1.25
+            sx, sy = (box[0] + box[2] - side) / 2, (box[1] + box[3] - side) / 2
+        size = self.spec.input_size
+        scale = size / side
+        x0, y0 = max(0, int(np.floor(sx))), max(0, int(np.floor(sy)))
+        x1, y1 = min(width, int(np.ceil(sx + side))), min(height, int(np.ceil(sy + side)))
         self._canvas[:] = 0
-        self._canvas[oy : oy + h, ox : ox + w] = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-        blob = cv2.dnn.blobFromImage(self._canvas, 1 / 127.5, mean=(127.5, 127.5, 127.5), swapRB=True)
-        self.net.setInput(blob)
-        scores, boxes = self.net.forward(["classificators", "regressors"])
-        faces = []
-        for score, (x0, y0, x1, y1) in decode_faces(scores, boxes, self.anchors, self.min_score):
-            box = ((x0 * INPUT_SIZE - ox) / scale, (y0 * INPUT_SIZE - oy) / scale)
-            box += ((x1 * INPUT_SIZE - ox) / scale, (y1 * INPUT_SIZE - oy) / scale)
-            faces.append(Face(score, box))
-        return faces
+        if x1 <= x0 or y1 <= y0:
+            return (0.0, 0.0, 0.0, 0.0, 1.0, 1.0)
+        ox, oy = min(size - 1, round((x0 - sx) * scale)), min(size - 1, round((y0 - sy) * scale))
+        w, h = max(1, min(size - ox, round((x1 - x0) * scale))), max(1, min(size - oy, round((y1 - y0) * scale)))
+        self._canvas[oy : oy + h, ox : ox + w] = cv2.resize(image[y0:y1, x0:x1], (w, h), interpolation=cv2.INTER_AREA)
+        return (float(x0), float(y0), float(ox), float(oy), (x1 - x0) / w, (y1 - y0) / h)
+
+    def _raw(self, image: np.ndarray, box: tuple[float, float, float, float] | None) -> tuple:
+        mapping = self._place(image, box)
+        blob = cv2.dnn.blobFromImage(self._canvas, 1 / 127.5, mean=(127.5, 127.5, 127.5), swapRB=True)  # RGB, -1..1
+        scores, boxes = self.network.run(blob, [self.spec.scores_output, self.spec.boxes_output])
+        return scores, boxes, mapping
+
+    def best_score(self, image: np.ndarray, box: tuple[float, float, float, float] | None = None) -> float:
+        """The highest score of any anchor on the picture (or the square around ``box``), NMS or not."""
+        scores, _, _ = self._raw(image, box)
+        return float(sigmoid(np.max(scores)))
+
+    def detect(self, image: np.ndarray, box: tuple[float, float, float, float] | None = None) -> list[Detection]:
+        """Detections in the BGR ``image`` (or the square around ``box``), best first, in the image's pixels."""
+        scores, boxes, (x0, y0, ox, oy, kx, ky) = self._raw(image, box)
+        size = self.spec.input_size
+        found = []
+        for score, corners, points in decode(scores, boxes, self.anchors, self.spec, self.min_score):
+            # 0..1 of the input → input pixels → the picture's pixels, corners and keypoints alike.
+            xy = np.vstack([np.reshape(corners, (2, 2)), points]) * size - (ox, oy)
+            xy = xy * (kx, ky) + (x0, y0)
+            (bx0, by0), (bx1, by1) = xy[:2]
+            keypoints = tuple((float(x), float(y)) for x, y in xy[2:])
+            found.append(Detection(score, (float(bx0), float(by0), float(bx1), float(by1)), keypoints))
+        return found
+
+
+class FaceDetector(SsdDetector):
+    """BlazeFace short-range (bundled): faces within ~2 m of the camera; LiteRT when installed, else cv2.dnn."""
+
+    def __init__(self, model: Path = FACE_MODEL, min_score: float = 0.5, runtime: str = "auto", threads: int = 1):
+        super().__init__(model, SHORT_RANGE, min_score, runtime, threads)
+
+
+class FullRangeFaceDetector(SsdDetector):
+    """BlazeFace full-range (bundled): faces up to ~5 m, small faces in group photos; needs LiteRT. Its default
+    0.6 is MediaPipe's own threshold for it; measured here, no photo without a person reaches 0.5 (best 0.49)."""
+
+    def __init__(
+        self, model: Path = FULL_RANGE_FACE_MODEL, min_score: float = 0.6, runtime: str = "litert", threads: int = 1
+    ):
+        super().__init__(model, FULL_RANGE, min_score, runtime, threads)
+
+
+class PersonDetector(SsdDetector):
+    """BlazePose's person detector (bundled): people at any distance, in any pose; needs LiteRT."""
+
+    def __init__(
+        self, model: Path = PERSON_DETECTOR_MODEL, min_score: float = 0.5, runtime: str = "litert", threads: int = 1
+    ):
+        super().__init__(model, BLAZEPOSE, min_score, runtime, threads)
 
 
 class BodyDetector:

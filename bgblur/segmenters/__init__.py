@@ -22,10 +22,10 @@ from bgblur.segmenters.base import Segmenter
 __all__ = ["Segmenter", "create_segmenter"]
 
 
-def _single_pass(path: Path, **_options: object) -> Segmenter:
+def _single_pass(path: Path, runtime: str = "auto", threads: int | None = None, **_options: object) -> Segmenter:
     from bgblur.segmenters.single_pass import SinglePassSegmenter
 
-    return SinglePassSegmenter(path)
+    return SinglePassSegmenter(path, runtime=runtime, threads=threads)
 
 
 def _mask_rcnn(folder: Path, **options) -> Segmenter:
@@ -46,8 +46,12 @@ def create_segmenter(
     people: str = "main",
     detections: int = 20,
     input_width: int = 600,
+    runtime: str = "auto",
+    threads: int | None = None,
 ) -> Segmenter:
-    """Build the segmenter the options ask for: Mask R-CNN from a folder, or a named/bundled/card model."""
+    """Build the segmenter the options ask for: Mask R-CNN from a folder, or a named/bundled/card model.
+    ``runtime`` and ``threads`` go to a single-pass model (see :mod:`bgblur.segmenters.runtimes`); Mask R-CNN
+    always runs on ``cv2.dnn``."""
     if mask_rcnn is not None and model is not None:
         raise UsageError("--model and --mask-rcnn exclude each other: pick one")
     if mask_rcnn is not None:
@@ -60,4 +64,4 @@ def create_segmenter(
         if not path.suffix:
             known = ", ".join(BUILTIN_MODELS)
             raise UsageError(f"unknown model {name!r}: use one of {known}, or a model file with a .json card beside it")
-    return FAMILIES["single-pass"](path)
+    return FAMILIES["single-pass"](path, runtime=runtime, threads=threads)

@@ -19,6 +19,7 @@ class FailClosedSegmenter:
         self.segmenter = segmenter
         self.name = segmenter.name
         self.default_threshold = segmenter.default_threshold
+        self.runtime: str | None = getattr(segmenter, "runtime", None)  # the model's runtime, for --stats
         self.failures = 0
         self.calls = 0
 

@@ -63,6 +63,7 @@ class MaskRCNNSegmenter:
 
     name = "mask-rcnn"
     default_threshold = 0.3
+    runtime = "opencv"  # cv2.dnn only: its TensorFlow graph runs nowhere else here
 
     def __init__(
         self,

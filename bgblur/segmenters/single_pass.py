@@ -9,6 +9,10 @@ The card (``model.onnx`` → ``model.json``) says how to feed the model and read
 Pixels are fed as ``(pixel * scale - mean) / std``, channel by channel in the order the model takes them
 (R, G, B when ``swap_rb`` is true, else B, G, R). ``input_size`` and ``output`` are required; ``person_class``
 too when the output has several channels. The bundled MediaPipe selfie models use the same cards.
+
+The card reads the same on every runtime (:mod:`bgblur.segmenters.runtimes`): LiteRT runs ``.tflite`` models
+when installed (about twice as fast here), ``cv2.dnn`` everything else, and whatever the faster runtime cannot
+run as the card says.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ import numpy as np
 
 from bgblur.errors import BgblurError
 from bgblur.models import check_model_file
-from bgblur.segmenters.dnn import opencv_reason, read_net
+from bgblur.segmenters.dnn import opencv_reason
 from bgblur.segmenters.fast_head import split_head
+from bgblur.segmenters.runtimes import Network, NetworkError, load_network
 
 OUTPUT_KINDS = ("softmax", "sigmoid", "probability")
 CARD_KEYS = (
@@ -148,31 +153,49 @@ def load_card(model: Path) -> ModelCard:
 class SinglePassSegmenter:
     """One forward pass per frame at the card's input size; the person channel resized to the frame."""
 
-    def __init__(self, model: Path, card: ModelCard | None = None) -> None:
+    def __init__(
+        self, model: Path, card: ModelCard | None = None, runtime: str = "auto", threads: int | None = None
+    ) -> None:
         check_model_file(model)  # a missing or foreign file is named before its card is looked for
         self.model = model
         self.name = model.stem
         self.card = card or load_card(model)
         self.default_threshold = self.card.threshold
         self._card_path = card_path_for(model)
-        self._net = read_net(model)
-        self._output_name = self._pick_output(self._net)
         card = self.card
         # Per-channel normalisation in the order the model sees channels (after the optional R/B swap).
         self._mean = np.array(card.mean, np.float32).reshape(1, 3, 1, 1)
         self._inv_std = (1.0 / np.array(card.std, np.float32)).reshape(1, 3, 1, 1)
         self._plain = card.mean == (0.0, 0.0, 0.0) and card.std == (1.0, 1.0, 1.0)
         self._head = None
+        network = load_network(model, runtime, threads)
+        try:
+            self._open(network)
+        except BgblurError:
+            if runtime != "auto" or network.runtime == "opencv":
+                raise
+            # A model the faster runtime cannot run as the card says (an inner output, another input size):
+            # cv2.dnn may, and if not, its error names the card's key to fix.
+            self._open(load_network(model, "opencv"))
+        net = getattr(self._network, "net", None)  # cv2.dnn only: its slow transposed-convolution head, done here
+        if net is not None:
+            self._head = split_head(net, self._output_name, self._blob(_probe_picture(card.input_size)))
+
+    def _open(self, network: Network) -> None:
+        """Use ``network`` if it fits the card (see :meth:`_check_output`)."""
+        self._network = network
+        self.runtime = network.runtime  # which runtime computes the matte: "litert", "onnxruntime" or "opencv"
+        self.threads = network.threads
+        self._output_name = self._pick_output(network)
         self._check_output()
-        self._head = split_head(self._net, self._output_name, self._blob(_probe_picture(card.input_size)))
 
     def _misfit(self, keys: str, problem: str) -> BgblurError:
         """The error for a model that does not fit its card: names the model, the card and the key to check."""
         return BgblurError(f"model {self.model} does not fit its card {self._card_path}: {problem} (check {keys})")
 
-    def _pick_output(self, net: cv2.dnn.Net) -> str | None:
-        """The layer whose output is the segmentation: the card's ``output_name``, or the model's only output."""
-        outputs = list(net.getUnconnectedOutLayersNames())
+    def _pick_output(self, network: Network) -> str | None:
+        """The output that is the segmentation: the card's ``output_name``, or the model's only output."""
+        outputs = list(network.output_names)
         wanted = self.card.output_name
         if wanted is None:
             if len(outputs) > 1:
@@ -180,7 +203,7 @@ class SinglePassSegmenter:
                     "'output_name'", f"the model has {len(outputs)} outputs ({', '.join(outputs)}): name the one to use"
                 )
             return None
-        if wanted not in outputs and wanted not in net.getLayerNames():
+        if not network.has_output(wanted):
             raise self._misfit("'output_name'", f"it has no output {wanted!r}; its outputs: {', '.join(outputs)}")
         return wanted
 
@@ -206,17 +229,19 @@ class SinglePassSegmenter:
 
     def _forward(self, image: np.ndarray) -> np.ndarray:
         card = self.card
-        self._net.setInput(self._blob(image))
+        blob = self._blob(image)
         try:
             if self._head is not None:
-                return self._head(self._net.forward(self._head.input_name))
-            return self._net.forward(self._output_name) if self._output_name else self._net.forward()
-        except cv2.error as exc:
+                net = self._network.net
+                net.setInput(blob)
+                return self._head(net.forward(self._head.input_name))
+            return self._network.run(blob, [self._output_name] if self._output_name else None)[0]
+        except (cv2.error, NetworkError) as exc:
             w, h = card.input_size
             shape = (1, 3, h, w) if card.layout == "nchw" else (1, h, w, 3)
+            reason = f"OpenCV: {opencv_reason(exc)}" if isinstance(exc, cv2.error) else str(exc)
             raise self._misfit(
-                "'input_size' and 'layout'",
-                f"it fails on a {'x'.join(map(str, shape))} input (OpenCV: {opencv_reason(exc)})",
+                "'input_size' and 'layout'", f"it fails on a {'x'.join(map(str, shape))} input ({reason})"
             ) from None
 
     def _person_channel(self, out: np.ndarray, check: bool = False) -> np.ndarray:

@@ -56,6 +56,7 @@ class TiledSegmenter:
         self.inner = inner
         self.name = f"{inner.name}+tiles"
         self.default_threshold = inner.default_threshold
+        self.runtime = inner.runtime  # the model's runtime, for --stats
         self.aspect = inner.card.input_size[0] / inner.card.input_size[1]  # model input width / height
 
     def segment(self, image: np.ndarray) -> np.ndarray:

@@ -117,7 +117,8 @@ class VideoFileSink:
 
 
 class ImageFileSink:
-    """One picture; written on the first ``write`` (through a partial file, then moved into place)."""
+    """One picture: each ``write`` goes to the partial file (so a failure shows at once), ``close`` moves the last
+    one into place."""
 
     def __init__(self, path: Path) -> None:
         if path.suffix.lower() not in WRITABLE_IMAGE_SUFFIXES:
@@ -127,18 +128,24 @@ class ImageFileSink:
             )
         self.path = path
         self.frames = 0
+        self._partial = partial_path(path)
+        self._closed = False
 
     def write(self, image: np.ndarray) -> None:
-        partial = partial_path(self.path)
+        if self._closed:
+            raise BgblurError(f"image {self.path} was written after it was closed")
         try:
-            ok = cv2.imwrite(str(partial), image)
+            ok = cv2.imwrite(str(self._partial), image)
         except cv2.error:
             ok = False
         if not ok:
-            partial.unlink(missing_ok=True)
+            self._partial.unlink(missing_ok=True)
             raise BgblurError(f"cannot write image {self.path}")
-        os.replace(partial, self.path)
         self.frames += 1
 
     def close(self) -> None:
-        pass
+        if self._closed:
+            return
+        self._closed = True
+        if self.frames:
+            os.replace(self._partial, self.path)

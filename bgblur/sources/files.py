@@ -59,8 +59,11 @@ class VideoFileSource(Source):
             str(path), (first.shape[1], first.shape[0]), fps, count if count > 0 else None, path=path
         )
         self._next_index = 0
+        self._closed = False
 
     def read(self) -> Frame | None:
+        if self._closed:
+            return None
         if self._pending is not None:
             image, self._pending = self._pending, None
         else:
@@ -84,4 +87,5 @@ class VideoFileSource(Source):
         return frame
 
     def close(self) -> None:
+        self._closed = True
         self._capture.release()

@@ -28,7 +28,8 @@ class PrefetchSource(Source):
         self.prepare = prepare
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._ended = False
-        self._reader = Worker(self._run, "decoder", on_exit=self._end).start()
+        self._reader = Worker(self._run, "decoder", on_exit=self._end)
+        self._reader.start()  # only now: the thread uses self._reader
 
     def _run(self, stop) -> None:
         while not stop.is_set():

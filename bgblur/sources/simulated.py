@@ -29,9 +29,12 @@ class SimulatedCamera(Source):
         self.info = StreamInfo(f"simulated camera ({len(images)} pictures at {fps:g} fps)", size, fps, is_live=True)
         self.dropped = 0  # frames that came and went while nobody read
         self._start: float | None = None
+        self._closed = False
         self._last_index = -1
 
     def read(self) -> Frame | None:
+        if self._closed:
+            return None
         now = time.monotonic()
         if self._start is None:
             self._start = now
@@ -44,3 +47,6 @@ class SimulatedCamera(Source):
         self.dropped += newest - self._last_index - 1
         self._last_index = newest
         return Frame(self.images[newest % len(self.images)], newest, self._start + newest / self.fps)
+
+    def close(self) -> None:
+        self._closed = True
