@@ -210,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="show each frame with its own matte: exact edges, one inference of delay (default: newest matte, "
         "moved along the motion)",
     )
+    live.add_argument(
+        "--max-cpu",
+        type=_positive(float),
+        metavar="CORES",
+        help="keep bgblur's CPU use under this many cores on average (e.g. 0.5) by running the model on fewer frames, "
+        "the newest matte shown in between (see README)",
+    )
     live.add_argument("--reconnect", type=_positive(float), default=10.0, help="seconds to retry a lost stream (10)")
     return p
 
@@ -237,6 +244,8 @@ def check_options(args: argparse.Namespace) -> None:
         )
     if args.pose_model is not None and args.presence != "face-or-pose":
         raise UsageError("--pose-model is used by --presence face-or-pose only: add it, or drop --pose-model")
+    if args.max_cpu is not None and args.sync:
+        raise UsageError("--max-cpu skips the model on some frames, --sync waits for each frame's own matte: pick one")
     if args.end_frame is not None and args.end_frame < args.start_frame:
         raise UsageError(f"--end-frame {args.end_frame} is before --start-frame {args.start_frame}")
     if args.visualize and (args.background or args.light_wrap):
@@ -293,6 +302,7 @@ def run(args: argparse.Namespace) -> int:
                     progress=not args.quiet,
                     hold_still=args.virtual_camera is not None,
                     sync=args.sync,
+                    max_cpu=args.max_cpu,
                 )
             finally:
                 if args.stats:

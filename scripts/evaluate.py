@@ -155,7 +155,7 @@ class Evaluator:
         alpha, ms_inf, ms_matte = self._run_frame(image, self.picture_segmenter, self.picture_matte_maker)
         metrics = frame_metrics(alpha, truth, self.tolerance)
         if self.out is not None:
-            picture = side_by_side(image, alpha, self.effect(image, np.round(alpha * 255).astype(np.uint8)), truth)
+            picture = side_by_side(image, alpha, self.effect(image, (alpha * 255 + 0.5).astype(np.uint8)), truth)
             cv2.imwrite(str(self.out / f"{image_path.stem}.jpg"), picture)
         score = Score(image_path.stem, "image", bool((truth > 127).any()), ms_inference=ms_inf, ms_matte=ms_matte)
         for key, value in metrics.items():
@@ -195,7 +195,7 @@ class Evaluator:
                 for key, value in frame_metrics(alpha, truth, self.tolerance).items():
                     per_frame[key].append(value)
             if self.out is not None and index in picture_at:
-                picture = side_by_side(image, alpha, self.effect(image, np.round(alpha * 255).astype(np.uint8)), truth)
+                picture = side_by_side(image, alpha, self.effect(image, (alpha * 255 + 0.5).astype(np.uint8)), truth)
                 cv2.imwrite(str(self.out / f"{video_path.stem}_{index:05d}.jpg"), picture)
             index += 1
         capture.release()

@@ -13,10 +13,17 @@ __all__ = ["Outputs", "Pipeline", "StageTimes", "run_pipeline"]
 
 
 def run_pipeline(
-    pipeline: Pipeline, source: Source, *, progress: bool = True, hold_still: bool = False, sync: bool = False
+    pipeline: Pipeline,
+    source: Source,
+    *,
+    progress: bool = True,
+    hold_still: bool = False,
+    sync: bool = False,
+    max_cpu: float | None = None,
 ) -> None:
-    """Run until the source ends or the user quits (``pipeline.controls.stop``)."""
+    """Run until the source ends or the user quits (``pipeline.controls.stop``). ``sync`` and ``max_cpu`` are for
+    live sources (see :class:`~bgblur.run.live.LiveLoop`)."""
     if source.is_live:
-        LiveLoop(pipeline, source, sync=sync).run()
+        LiveLoop(pipeline, source, sync=sync, max_cpu=max_cpu).run()
     else:
         run_file(pipeline, source, progress=progress, hold_still=hold_still)

@@ -29,6 +29,34 @@ WAIT_FOR_OWN_MATTE = 0.5
 # A matte at most this many frames old is used as it is: one frame of motion is within the soft edge, and the
 # flow warp would cost more than it corrects.
 NO_WARP_AGE = 1
+BUDGET_PERIOD = 1.0  # s between two looks at the CPU used, under --max-cpu
+MAX_STRIDE = 6  # --max-cpu: the model runs on at least every 6th frame (5 a second at 30 fps)
+
+
+class CpuBudget:
+    """``--max-cpu``: how often the model may run so the process stays under ``cores`` of CPU on average.
+
+    Once a second it compares the process's CPU time with the wall-clock time: over the budget, the model runs on
+    one frame fewer in each stretch (every 2nd, 3rd, ... frame, at most every :data:`MAX_STRIDE`-th); well under it,
+    one more. Frames in between are shown with the newest matte as it is (no optical-flow warp, which would cost
+    about what the model costs with the fast runtime)."""
+
+    def __init__(self, cores: float) -> None:
+        self.cores = cores
+        self.stride = 1
+        self._wall = time.perf_counter()
+        self._cpu = time.process_time()
+
+    def update(self) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        if wall - self._wall < BUDGET_PERIOD:
+            return
+        used = (cpu - self._cpu) / (wall - self._wall)
+        if used > self.cores:
+            self.stride = min(MAX_STRIDE, self.stride + 1)
+        elif used < 0.8 * self.cores:
+            self.stride = max(1, self.stride - 1)
+        self._wall, self._cpu = wall, cpu
 
 
 class InferenceWorker:
@@ -126,10 +154,11 @@ class OutputPacer:
 class LiveLoop:
     """Shows every frame a live ``source`` gives, through ``pipeline``, with the newest matte."""
 
-    def __init__(self, pipeline: Pipeline, source: Source, *, sync: bool = False) -> None:
+    def __init__(self, pipeline: Pipeline, source: Source, *, sync: bool = False, max_cpu: float | None = None) -> None:
         self.pipeline = pipeline
         self.source = source
         self.sync = sync
+        self.budget = CpuBudget(max_cpu) if max_cpu else None
         self.times: StageTimes = pipeline.times
         self.warper = MatteWarper()
         fps = source.fps or 30.0
@@ -145,7 +174,7 @@ class LiveLoop:
             matte, picture = latest
             alpha = matte.alpha
             age = frame.index - matte.index
-            if age > NO_WARP_AGE:
+            if age > NO_WARP_AGE and self.budget is None:
                 alpha = self.warper.warp(alpha, picture, frame.image)
                 self.times.lap("warp", start)
             self.times.measure("matte age (frames)", age)
@@ -189,6 +218,7 @@ class LiveLoop:
             cv2.setNumThreads(max(1, (os.cpu_count() or 2) - 1))
 
     def _run_newest(self, worker: InferenceWorker) -> None:
+        offered = -MAX_STRIDE  # index of the last frame handed to the model
         while not self.pipeline.controls.stop:
             frame = self._read()
             if frame is None:
@@ -196,12 +226,21 @@ class LiveLoop:
             latest = None
             if self.pipeline.needs_matte():
                 self._share_cores(worker)
-                worker.offer(frame)
+                stride = 1
+                if self.budget is not None:
+                    self.budget.update()
+                    stride = self.budget.stride
+                if frame.index - offered >= stride:
+                    worker.offer(frame)
+                    offered = frame.index
                 latest = worker.latest()
                 # A fast model's own matte arrives well within the frame interval: wait for it.
-                if latest is not None and worker.inference_seconds < WAIT_FOR_OWN_MATTE * self.frame_interval:
+                fast = worker.inference_seconds < WAIT_FOR_OWN_MATTE * self.frame_interval
+                if latest is not None and fast and offered == frame.index:
                     latest = worker.wait_for(frame.index, timeout=self.frame_interval) or latest
             self._show(frame, latest)
+            if self.budget is not None:
+                self.times.measure("model stride under --max-cpu", self.budget.stride)
 
     def _run_sync(self, worker: InferenceWorker) -> None:
         frame = self._read()
