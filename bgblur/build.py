@@ -42,8 +42,28 @@ def build_segmenter(args: argparse.Namespace, still: bool = False):
     if tiles:
         from bgblur.segmenters.tiled import TiledSegmenter
 
-        return TiledSegmenter(segmenter)
+        segmenter = TiledSegmenter(segmenter)
+    crops = getattr(args, "person_crops", None)
+    if crops is None:
+        crops = still and args.mask_rcnn is None
+    if crops:
+        segmenter = person_crops(segmenter)
     return segmenter
+
+
+def person_crops(segmenter):
+    """The segmenter with a second look around each person BlazePose's detector finds (still pictures); without
+    LiteRT, which that detector needs, the segmenter as it is."""
+    from bgblur.errors import BgblurError
+    from bgblur.matte.detectors import PersonDetector
+    from bgblur.matte.people import body_person
+    from bgblur.segmenters.crops import PersonCrops
+
+    try:
+        detector = PersonDetector()
+    except BgblurError:
+        return segmenter
+    return PersonCrops(segmenter, lambda image: [body_person(d).extent for d in detector.detect(image)])
 
 
 def build_matte_maker(args: argparse.Namespace, segmenter, still: bool = False):
@@ -75,7 +95,7 @@ def build_people_check(still: bool = False, every: int = 3):
 
     person, faces = None, [detectors.FaceDetector()]  # short-range first: its faces count at once
     try:
-        person = detectors.PersonDetector()
+        person = detectors.PersonDetector(min_score=0.3 if still else 0.5)  # weak ones: see PeopleCheck
         faces.append(detectors.FullRangeFaceDetector())
     except BgblurError as exc:
         info(f"presence: faces only ({exc})")

@@ -139,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
         "finds small, far people, ~4x the model's time at 16:9 (on for still pictures, off for video and live; "
         "see README)",
     )
+    model.add_argument(
+        "--person-crops",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="one-pass models: look again at a square around each person the person detector finds, so a small "
+        "person fills the model's input (on for still pictures, off for video and live; see README)",
+    )
     matte = p.add_argument_group("matte")
     matte.add_argument(
         "--refine",

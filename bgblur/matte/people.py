@@ -24,7 +24,7 @@ person stays the same while their extent still matches.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -146,6 +146,7 @@ class PeopleCheck:
         sure_faces: int = 1,
         still: bool = False,
         min_score: float = 0.5,
+        weak_score: float = 0.3,
         video_score: float = 0.8,
         clear_score: float = 0.9,
         looks: int = 3,
@@ -157,6 +158,7 @@ class PeopleCheck:
         self.sure_faces = sure_faces
         self.still = still
         self.min_score = min_score
+        self.weak_score = weak_score
         self.video_score = video_score
         self.clear_score = clear_score
         self.looks = looks
@@ -179,9 +181,10 @@ class PeopleCheck:
         bodies = []
         if self.person is not None:
             for d in self.person.detect(image):
-                if d.score >= self.min_score:
+                if d.score >= (self.weak_score if self.still else self.min_score):
                     body = body_person(d, self._frame)
-                    bodies.append(Person(body.score, body.core, body.extent, self._frame, (body.score,), self.still))
+                    sure = self.still and d.score >= self.min_score
+                    bodies.append(Person(body.score, body.core, body.extent, self._frame, (body.score,), sure))
         faces: list[Person] = []
         for index, detector in enumerate(self.faces):
             for d in detector.detect(image):
@@ -225,6 +228,13 @@ class PeopleCheck:
         self._next_frame(image)
         scale = (labels.shape[1] / image.shape[1], labels.shape[0] / image.shape[0])
         area = np.bincount(labels.ravel(), minlength=count)
+        if self.still:
+            # The matte's own confidence breaks the tie for a weak detection (weak_score..min_score) on a still:
+            # it counts when the matte calls most of its head-and-shoulders box person.
+            for i, person in enumerate(self.people):
+                core = None if person.confirmed else window_slice(person.core, scale, labels.shape)
+                if core is not None and (labels[core] > 0).mean() >= 0.5:
+                    self.people[i] = replace(person, confirmed=True)
         keep = np.zeros(count, bool)
         for person in self.people:
             if person.confirmed:
