@@ -23,7 +23,13 @@ def blur_kernel(args: argparse.Namespace) -> int:
     return args.kernel or BLUR_PRESETS.get(args.blur or "", DEFAULT_KERNEL)
 
 
-def build_segmenter(args: argparse.Namespace, still: bool = False):
+def people_mode(args: argparse.Namespace, live: bool) -> str:
+    """``--people``, or its default: ``main`` for a camera or stream (a call: the person at the camera; someone
+    walking behind stays blurred), ``all`` for pictures and video files (a group photo is about the group)."""
+    return args.people or ("main" if live else "all")
+
+
+def build_segmenter(args: argparse.Namespace, still: bool = False, live: bool = False):
     """The segmenter the options ask for; ``still``: for one picture, where a one-pass model takes the tiled
     second look unless ``--no-tiles`` (its cost is paid once)."""
     from bgblur.segmenters import create_segmenter
@@ -34,7 +40,7 @@ def build_segmenter(args: argparse.Namespace, still: bool = False):
         args.model,
         args.mask_rcnn,
         confidence=args.confidence,
-        people=args.people,
+        people=people_mode(args, live),
         detections=args.detections,
         input_width=args.input_width,
     )
@@ -43,22 +49,25 @@ def build_segmenter(args: argparse.Namespace, still: bool = False):
         from bgblur.segmenters.tiled import TiledSegmenter
 
         segmenter = TiledSegmenter(segmenter)
-    crops = getattr(args, "person_crops", None)
+    crops = args.person_crops
     if crops is None:
-        crops = still and args.mask_rcnn is None
+        crops = not live and args.mask_rcnn is None
     if crops:
-        segmenter = person_crops(segmenter)
+        segmenter = person_crops(segmenter, still)
     return segmenter
 
 
-def person_crops(segmenter):
-    """The segmenter with a second look around each person BlazePose's detector finds (still pictures); without
-    LiteRT, which that detector needs, the segmenter as it is."""
+def person_crops(segmenter, still: bool):
+    """The segmenter with a second look around each person: on a still picture those BlazePose's detector finds
+    (without LiteRT, which it needs, no second look); in video those the presence check found
+    (:func:`link_person_crops`)."""
     from bgblur.errors import BgblurError
     from bgblur.matte.detectors import PersonDetector
     from bgblur.matte.people import body_person
     from bgblur.segmenters.crops import PersonCrops
 
+    if not still:
+        return PersonCrops(segmenter)
     try:
         detector = PersonDetector()
     except BgblurError:
@@ -66,7 +75,17 @@ def person_crops(segmenter):
     return PersonCrops(segmenter, lambda image: [body_person(d).extent for d in detector.detect(image)])
 
 
-def build_matte_maker(args: argparse.Namespace, segmenter, still: bool = False):
+def link_person_crops(segmenter, matte_maker) -> None:
+    """Video and live: the crops follow the people the matte step's presence check confirmed in the last frames."""
+    from bgblur.matte.people import PeopleCheck
+    from bgblur.segmenters.crops import PersonCrops
+
+    people = matte_maker.presence
+    if isinstance(segmenter, PersonCrops) and segmenter.find is None and isinstance(people, PeopleCheck):
+        segmenter.find = lambda image: [p.extent for p in people.people if p.confirmed]
+
+
+def build_matte_maker(args: argparse.Namespace, segmenter, still: bool = False, live: bool = False):
     """The matte step for the options and this segmenter; ``still``: for one picture (one look for the detectors)."""
     from bgblur.matte import MatteMaker
 
@@ -83,7 +102,9 @@ def build_matte_maker(args: argparse.Namespace, segmenter, still: bool = False):
         if mode == "face-or-pose" and args.pose_model is not None:
             body = BodyDetector(args.pose_model)
         presence = PresenceCheck(mode, body=body)
-    return MatteMaker(threshold, refine=args.refine, temporal=args.smooth, people=args.people, presence=presence)
+    return MatteMaker(
+        threshold, refine=args.refine, temporal=args.smooth, people=people_mode(args, live), presence=presence
+    )
 
 
 def build_people_check(still: bool = False, every: int = 3):
@@ -183,8 +204,9 @@ def build_pipeline(args: argparse.Namespace, source: Source, controls: Controls,
     from bgblur.segmenters.fail_closed import FailClosedSegmenter
 
     stream = source.info
-    segmenter = build_segmenter(args, stream.still)
-    matte_maker = build_matte_maker(args, segmenter, stream.still)
+    segmenter = build_segmenter(args, stream.still, stream.is_live)
+    matte_maker = build_matte_maker(args, segmenter, stream.still, stream.is_live)
+    link_person_crops(segmenter, matte_maker)
     controls.kernel = blur_kernel(args)
     if args.visualize:
         recorder = None

@@ -123,9 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument(
         "--people",
         choices=PEOPLE_CHOICES,
-        default="main",
-        help="keep only the main person, whole (Mask R-CNN: top score; other models: the biggest person the "
-        "detectors find, with every region that is theirs) or all (main)",
+        default=None,
+        help="main: one person, whole (Mask R-CNN: top score; other models: the biggest person the detectors find, "
+        "with every region that is theirs); all: everyone (main for a camera or stream, all for files)",
     )
     model.add_argument(
         "--detections", type=_positive(int), default=20, help="Mask R-CNN: detections kept; drives its cost (20)"
@@ -143,8 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--person-crops",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="one-pass models: look again at a square around each person the person detector finds, so a small "
-        "person fills the model's input (on for still pictures, off for video and live; see README)",
+        help="one-pass models: look again at a square around each person found, so a small person fills the "
+        "model's input, ~1 model pass per person (on for pictures and video files, off for live; see README)",
     )
     matte = p.add_argument_group("matte")
     matte.add_argument(

@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(REPO))
 
-from bgblur.build import build_effect, build_matte_maker, build_segmenter  # noqa: E402
+from bgblur.build import build_effect, build_matte_maker, build_segmenter, link_person_crops  # noqa: E402
 from bgblur.cli import build_parser  # noqa: E402
 from bgblur.frames import PEOPLE_CHOICES  # noqa: E402
 
@@ -166,6 +166,7 @@ class Evaluator:
         self.video_segmenter = build_segmenter(bgblur_args)
         self.matte_maker = build_matte_maker(bgblur_args, self.video_segmenter)
         self.picture_matte_maker = build_matte_maker(bgblur_args, self.picture_segmenter, still=True)
+        link_person_crops(self.video_segmenter, self.matte_maker)
         self.effect = build_effect(bgblur_args)
         self.out = out
         self.tolerance = tolerance
@@ -399,7 +400,8 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.data / "images").is_dir() and not (args.data / "videos").is_dir():
         parser.error(f"{args.data} has neither images/ nor videos/")
     runs: dict[str, list[Score]] = {}
-    modes = [bgblur_args.people] + ([m for m in PEOPLE_CHOICES if m != bgblur_args.people] if args.compare else [])
+    first = bgblur_args.people or "all"  # files: everyone by default (bgblur.build.people_mode)
+    modes = [first] + ([m for m in PEOPLE_CHOICES if m != first] if args.compare else [])
     for mode in modes:
         bgblur_args.people = mode
         evaluator = Evaluator(bgblur_args, args.out if mode == modes[0] else None, args.tolerance)

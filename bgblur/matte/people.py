@@ -251,32 +251,34 @@ class PeopleCheck:
 
     def main(self, labels: np.ndarray, count: int, keep: np.ndarray) -> np.ndarray | None:
         """Boolean per label: the regions of the main person among ``keep`` (from :meth:`keep` on this frame),
-        or None when no person is known (the caller falls back to the largest region)."""
+        or None when no person is known (the caller falls back to the largest region).
+
+        Each kept region goes to one person: the one whose core it covers most, else the one whose extent holds
+        most of it. The main person is the one given the most area (the person at the camera); the main person
+        of the last frame keeps the place unless someone else has twice the area."""
         people = [p for p in self.people if p.confirmed]
         if not people:
             return None
         area, scale = self._area, self._scale
-        best, best_key, best_regions = None, None, None
-        for person in people:
-            mine = regions_of(person, labels, count, area, scale) & keep
-            covered = int(area[mine].sum())
-            same = self._main is not None and overlap(person.extent, self._main.extent) > 0.5
-            # The biggest person wins; the main person of the last frame keeps the place unless clearly smaller.
-            key = (covered * (2 if same else 1), person.score)
-            if covered and (best_key is None or key > best_key):
-                best, best_key, best_regions = person, key, mine
-        if best is None:
+        claim = np.zeros((len(people), count), np.float32)  # how strongly each person claims each region
+        for i, person in enumerate(people):
+            core = window_slice(person.core, scale, labels.shape)
+            if core is not None:
+                covered = np.bincount(labels[core].ravel(), minlength=count) / labels[core].size
+                claim[i] = np.where(covered >= 0.1, 2 + covered, 0)
+            extent = window_slice(person.extent, scale, labels.shape)
+            if extent is not None:
+                inside = np.bincount(labels[extent].ravel(), minlength=count) / np.maximum(area, 1)
+                claim[i] = np.maximum(claim[i], np.where(inside >= 0.5, inside, 0))
+        claim[:, ~keep] = 0
+        claim[:, 0] = 0
+        owner = np.where(claim.max(axis=0) > 0, claim.argmax(axis=0), -1)
+        sizes = np.array([area[owner == i].sum() for i in range(len(people))], np.float64)
+        for i, person in enumerate(people):
+            if self._main is not None and overlap(person.extent, self._main.extent) > 0.5:
+                sizes[i] *= 2
+        if not sizes.any():
             return None
-        # Not someone else's head: a region hitting another person's core only is theirs.
-        for person in people:
-            if person is not best and overlap(person.core, best.core) < 0.5:
-                core = window_slice(person.core, scale, labels.shape)
-                if core is not None:
-                    theirs = np.bincount(labels[core].ravel(), minlength=count) >= 0.1 * labels[core].size
-                    mine_core = window_slice(best.core, scale, labels.shape)
-                    ours = np.zeros(count, bool)
-                    if mine_core is not None:
-                        ours = np.bincount(labels[mine_core].ravel(), minlength=count) >= 0.1 * labels[mine_core].size
-                    best_regions &= ~(theirs & ~ours)
-        self._main = best
-        return best_regions
+        best = int(np.argmax(sizes))
+        self._main = people[best]
+        return owner == best

@@ -1,13 +1,15 @@
-"""Person-centred crops for still pictures: a second look at each person the person detector finds, at the
-model's own proportions, so a small person in a wide frame fills the model's input.
+"""Person-centred crops: a second look at each person found, at the model's own proportions, so a small person
+in a wide frame fills the model's input.
 
 The selfie model squeezes the whole picture into 256x256: a runner 100 px tall in an 854x480 frame becomes a
-few dozen input pixels, and loses legs and arms. :class:`PersonCrops` asks a finder (BlazePose's person
-detector, given by :mod:`bgblur.build`) for the square around each whole body, runs the model on that square
+few dozen input pixels, and loses legs and arms. :class:`PersonCrops` asks a finder for the square around each
+whole body — on a still picture BlazePose's person detector; in video and live the people the matte step's
+presence check found in the last frames (no extra detector run; see :func:`bgblur.build.link_person_crops`) —
+runs the model on that square
 (1.3x the body, filled with the picture's edge pixels where it passes the border) and takes, per pixel, the
 **maximum** of the crop's answer and the wrapped segmenter's: the crop only adds the parts of that person the
-first look missed; everything outside the crops is the first look's. Cost: one model pass per person found,
-plus the finder.
+first look missed; everything outside the crops is the first look's. A square as large as the frame's long side
+magnifies nothing and is skipped. Cost: one model pass per person found, plus the finder on still pictures.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ MAX_CROPS = 6  # people looked at again, biggest first: a crowd costs no more th
 class PersonCrops:
     """Wraps a segmenter: its answer, raised to each person crop's answer inside that crop."""
 
-    def __init__(self, inner, find: Callable[[np.ndarray], list[Box]], margin: float = MARGIN) -> None:
+    def __init__(self, inner, find: Callable[[np.ndarray], list[Box]] | None = None, margin: float = MARGIN) -> None:
         self.inner = inner
         self.find = find
         self.margin = margin
@@ -37,10 +39,12 @@ class PersonCrops:
 
     def segment(self, image: np.ndarray) -> np.ndarray:
         base = self.inner.segment(image)
-        boxes = sorted(self.find(image), key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)[:MAX_CROPS]
+        height, width = image.shape[:2]
+        found = self.find(image) if self.find is not None else []
+        found = [b for b in found if max(b[2] - b[0], b[3] - b[1]) * self.margin < max(height, width)]
+        boxes = sorted(found, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)[:MAX_CROPS]
         if not boxes:
             return base
-        height, width = image.shape[:2]
         # Work at the picture's size (at most 640 px long): the crops' detail must not be lost to the first look's
         # coarser grid.
         scale = min(1.0, 640 / max(height, width))
