@@ -29,6 +29,12 @@ def people_mode(args: argparse.Namespace, live: bool) -> str:
     return args.people or ("main" if live else "all")
 
 
+def paced(args: argparse.Namespace) -> bool:
+    """Does a video file play at its own rate? Yes when it is only watched in the window, as in a player; with
+    ``--output``, ``--matte`` or ``--virtual-camera`` it runs as fast as it can, the window being a preview."""
+    return not args.no_window and args.output is None and args.matte is None and args.virtual_camera is None
+
+
 def build_segmenter(args: argparse.Namespace, still: bool = False, live: bool = False):
     """The segmenter the options ask for; ``still``: for one picture, where a one-pass model takes the tiled
     second look unless ``--no-tiles`` (its cost is paid once)."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bgblur import __version__
-from bgblur.build import BLUR_PRESETS, output_in_folder
+from bgblur.build import BLUR_PRESETS, output_in_folder, paced
 from bgblur.errors import BgblurError, UsageError, info
 from bgblur.frames import KERNEL_LIMITS, PEOPLE_CHOICES, PRESENCE_CHOICES, Controls
 
@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"bgblur {__version__}")
+    p.add_argument("--doctor", action="store_true", help="check this machine for a plain bgblur, with fixes; then exit")
+    p.add_argument("--no-config", action="store_true", help="ignore the defaults file (see README)")
     io = p.add_argument_group("input and output")
     io.add_argument("-s", "--source", default="0", help="camera index, video file, image file or stream URL (0)")
     io.add_argument(
@@ -310,10 +312,12 @@ def run(args: argparse.Namespace) -> int:
                     hold_still=args.virtual_camera is not None,
                     sync=args.sync,
                     max_cpu=args.max_cpu,
+                    pace=paced(args),
                 )
             finally:
                 if args.stats:
-                    print(pipeline.times.summary(), file=sys.stderr)
+                    model = f"model: {pipeline.segmenter.name} on {pipeline.segmenter.runtime}"
+                    print(f"{model}\n{pipeline.times.summary()}", file=sys.stderr)
                 pipeline.close()
             guarded = pipeline.segmenter
             if guarded.failures:
@@ -331,9 +335,16 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``bgblur`` command; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
-        return run(args)
+        if args.doctor:  # the report, and nothing else
+            from bgblur.doctor import run_checks
+
+            return run_checks(parser, use_config=not args.no_config)
+        from bgblur.config import load_into  # the defaults file, under the command line
+
+        return run(load_into(parser, sys.argv[1:] if argv is None else argv, args))
     except BgblurError as exc:
         print(f"bgblur: error: {exc}", file=sys.stderr)
         return exc.exit_code

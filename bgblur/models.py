@@ -27,6 +27,21 @@ MODELS_DIR = Path(os.environ.get("BGBLUR_MODELS") or PACKAGE.parent / "models")
 MASK_RCNN_DIR = MODELS_DIR / "mask-rcnn-coco"
 POSE_MODEL = MODELS_DIR / "mediapipe-pose" / "pose_landmark_full.tflite"
 
+# The pins of the downloaded files, in one place: scripts/download_models.py checks what it fetches against
+# them and ``bgblur --doctor`` checks what is on disk. Where each value comes from is said in the script.
+MASK_RCNN_WEIGHTS = "frozen_inference_graph.pb"
+# No published sha256 of the extracted .pb exists: OpenCV's opencv_extra pins its sha1.
+MASK_RCNN_WEIGHTS_SHA1 = "c8adff66a1e23e607f57cf1a7cfabad0faa371f9"
+MASK_RCNN_TEXT_SHA256 = {
+    "mask_rcnn_inception_v2_coco_2018_01_28.pbtxt": "090923144d81b2e442093f965be27eccda11ce5f781eaf1c7ec76932ce99641e",
+    "object_detection_classes_coco.txt": "cf743111a02d083f91ada4d99ccd3b937cdfc853cf0f5582ee20ca6621b4393f",
+    "colors.txt": "73bf76cc57048e5f6849466c74bd77bacefcfcb569d2ec7dc8250e8532390eb3",
+}
+POSE_MODEL_SHA256 = "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f"
+POSE_MODEL_SIZE = 6_440_512
+POSE_LICENSE_SHA256 = "8707eef0533987efc5b155d64761eeb6e20793f50b9bd1a68dad1cf4719d0ed8"
+POSE_LICENSE_SIZE = 12_331
+
 MASK_RCNN_HINT = " (run: python scripts/download_models.py)"
 POSE_HINT = " (get it with: python scripts/download_models.py --pose, or give --pose-model FILE)"
 MODEL_SUFFIXES = {".tflite": "TFLite", ".onnx": "ONNX", ".pb": "TensorFlow"}

@@ -50,9 +50,22 @@ from typing import IO, Any
 
 PROG = "download_models"
 REPO = Path(__file__).resolve().parents[1]
+# The pins of the files themselves live in bgblur/models.py (bgblur --doctor checks them too); the script must
+# run from a checkout without bgblur installed, so the checkout's package is importable first.
+sys.path.insert(0, str(REPO))
+from bgblur.models import (  # noqa: E402
+    MASK_RCNN_TEXT_SHA256,
+    MASK_RCNN_WEIGHTS,
+    MASK_RCNN_WEIGHTS_SHA1,
+    POSE_LICENSE_SHA256,
+    POSE_LICENSE_SIZE,
+    POSE_MODEL_SHA256,
+    POSE_MODEL_SIZE,
+)
+
 DEFAULT_DEST = REPO / "models" / "mask-rcnn-coco"
 POSE_DEST = REPO / "models" / "mediapipe-pose"
-MODEL_FILENAME = "frozen_inference_graph.pb"
+MODEL_FILENAME = MASK_RCNN_WEIGHTS
 MEMBER = "mask_rcnn_inception_v2_coco_2018_01_28/frozen_inference_graph.pb"
 POSE_FILENAME = "pose_landmark_full.tflite"
 
@@ -112,7 +125,7 @@ DEFAULT_ARCHIVE = ArchiveSpec(
     sha256="4f57861c2ff1c87e92495789ee266e41a7dc79a038521d93a153be403b0b601f",
     size=177_817_887,
     sha1="f8a920756744d0f7ee812b3ec2474979f74ab40c",
-    members=(Member(MEMBER, MODEL_FILENAME, sha1="c8adff66a1e23e607f57cf1a7cfabad0faa371f9"),),
+    members=(Member(MEMBER, MODEL_FILENAME, sha1=MASK_RCNN_WEIGHTS_SHA1),),
 )
 
 # MediaPipe's pose landmark model, taken from the mediapipe 0.10.14 wheel on PyPI (Apache-2.0).  The .tflite
@@ -129,14 +142,14 @@ POSE_ARCHIVE = ArchiveSpec(
         Member(
             "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
             POSE_FILENAME,
-            sha256="e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
-            size=6_440_512,
+            sha256=POSE_MODEL_SHA256,
+            size=POSE_MODEL_SIZE,
         ),
         Member(
             "mediapipe-0.10.14.dist-info/LICENSE",
             "LICENSE",
-            sha256="8707eef0533987efc5b155d64761eeb6e20793f50b9bd1a68dad1cf4719d0ed8",
-            size=12_331,
+            sha256=POSE_LICENSE_SHA256,
+            size=POSE_LICENSE_SIZE,
         ),
     ),
     format="zip",
@@ -152,17 +165,17 @@ TEXT_FILES: tuple[TextFile, ...] = (
         name="mask_rcnn_inception_v2_coco_2018_01_28.pbtxt",
         url="https://raw.githubusercontent.com/opencv/opencv_extra/4.x/testdata/dnn/"
         "mask_rcnn_inception_v2_coco_2018_01_28.pbtxt",
-        sha256="090923144d81b2e442093f965be27eccda11ce5f781eaf1c7ec76932ce99641e",
+        sha256=MASK_RCNN_TEXT_SHA256["mask_rcnn_inception_v2_coco_2018_01_28.pbtxt"],
     ),
     TextFile(
         name="object_detection_classes_coco.txt",
         url="https://raw.githubusercontent.com/opencv/opencv/4.x/samples/data/dnn/object_detection_classes_coco.txt",
-        sha256="cf743111a02d083f91ada4d99ccd3b937cdfc853cf0f5582ee20ca6621b4393f",
+        sha256=MASK_RCNN_TEXT_SHA256["object_detection_classes_coco.txt"],
     ),
     TextFile(
         name="colors.txt",
         url="",
-        sha256="73bf76cc57048e5f6849466c74bd77bacefcfcb569d2ec7dc8250e8532390eb3",
+        sha256=MASK_RCNN_TEXT_SHA256["colors.txt"],
         content=COLORS_TXT,
     ),
 )

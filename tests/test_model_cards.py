@@ -195,7 +195,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 @pytest.mark.parametrize("name", sorted(BUILTIN_MODELS))
 def test_bundled_selfie_cards_match_a_direct_tflite_run(name: str, testdata: Path) -> None:
     """The selfie models through their cards give the mattes of the tutorial's direct cv2.dnn recipe (on cv2.dnn:
-    LiteRT's agreement is tests/test_runtimes.py's)."""
+    LiteRT's agreement is tests/segmenters/test_runtimes.py's)."""
     segmenter = create_segmenter(name, runtime="opencv")
     assert isinstance(segmenter, SinglePassSegmenter)
     net = cv2.dnn.readNetFromTFLite(str(BUILTIN_MODELS[name]))

@@ -34,7 +34,9 @@ def test_mean_iou_on_people(name: str, testdata: Path) -> None:
         assert probability.min() >= 0 and probability.max() <= 1
         matte = cv2.resize(probability, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
         scores[image_path.stem] = iou(matte > 0.5, truth)
-    with_people = [p for p in (testdata / "masks").glob("*.png") if (cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) > 127).any()]
+    with_people = [
+        p for p in (testdata / "masks").glob("*.png") if (cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) > 127).any()
+    ]
     assert len(scores) == len(with_people) == 11  # the developer set's photos with people
     mean = float(np.mean(list(scores.values())))
     print(f"\n{name} mean IoU {mean:.3f}: " + ", ".join(f"{k} {v:.2f}" for k, v in scores.items()))

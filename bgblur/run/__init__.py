@@ -20,10 +20,12 @@ def run_pipeline(
     hold_still: bool = False,
     sync: bool = False,
     max_cpu: float | None = None,
+    pace: bool = False,
 ) -> None:
     """Run until the source ends or the user quits (``pipeline.controls.stop``). ``sync`` and ``max_cpu`` are for
-    live sources (see :class:`~bgblur.run.live.LiveLoop`)."""
+    live sources (see :class:`~bgblur.run.live.LiveLoop`); ``pace`` delivers a video file's frames at its own rate
+    (a live source always comes at its own)."""
     if source.is_live:
         LiveLoop(pipeline, source, sync=sync, max_cpu=max_cpu).run()
     else:
-        run_file(pipeline, source, progress=progress, hold_still=hold_still)
+        run_file(pipeline, source, progress=progress, hold_still=hold_still, pace=pace)

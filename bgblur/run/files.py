@@ -37,9 +37,34 @@ class TimedSource(Source):
         self.inner.close()
 
 
-def run_file(pipeline: Pipeline, source: Source, *, progress: bool = True, hold_still: bool = False) -> None:
+class PlaybackClock:
+    """Holds each frame back until its time at ``fps``, as a player does. Never skips: a frame that is late is
+    delivered at once, and one late by more than a frame interval restarts the clock, so a stall is not followed
+    by a burst of frames."""
+
+    def __init__(self, fps: float) -> None:
+        self.interval = 1.0 / fps
+        self.due: float | None = None
+
+    def wait(self) -> float:
+        """Sleep until the next frame is due; returns the seconds slept."""
+        now = time.perf_counter()
+        if self.due is None or now > self.due + self.interval:
+            self.due = now
+        slept = max(0.0, self.due - now)
+        if slept:
+            time.sleep(slept)
+        self.due += self.interval
+        return slept
+
+
+def run_file(
+    pipeline: Pipeline, source: Source, *, progress: bool = True, hold_still: bool = False, pace: bool = False
+) -> None:
     """Every frame of ``source`` through ``pipeline``, until it ends or the user quits. ``hold_still``: keep a
-    still picture going after it was delivered (for a virtual camera) even without a window."""
+    still picture going after it was delivered (for a virtual camera) even without a window. ``pace``: a video
+    is delivered at its own frame rate (the stage times and the window's frames/s still measure processing:
+    the waits are left out of them)."""
     from tqdm import tqdm
 
     # Default tqdm layout: frames done/total, elapsed<ETA, frames/s; disable=None hides it when not a terminal.
@@ -56,6 +81,9 @@ def run_file(pipeline: Pipeline, source: Source, *, progress: bool = True, hold_
     reader = TimedSource(source, pipeline.times)
     prefetch = None if source.info.still else PrefetchSource(reader, prepare=pipeline.analyse)
     last: tuple[Frame, Matte | None] | None = None
+    fps = source.info.fps
+    clock = PlaybackClock(fps) if pace and not source.info.still and fps and fps > 0 else None
+    window = pipeline.outputs.window
     pipeline.times.start()
     try:
         while not controls.stop:
@@ -67,6 +95,10 @@ def run_file(pipeline: Pipeline, source: Source, *, progress: bool = True, hold_
             if item is None:
                 break
             frame, matte = last = item  # type: ignore[assignment]
+            if clock is not None:
+                slept = clock.wait()
+                if window is not None:
+                    window.fps_meter.idle(slept)
             pipeline.step(frame, None if matte is None else matte.alpha)
             bar.update(1)
     finally:
@@ -76,7 +108,6 @@ def run_file(pipeline: Pipeline, source: Source, *, progress: bool = True, hold_
         bar.close()
     # A still picture stays on screen (and on the virtual camera, which repeats the last frame) until the user quits;
     # keys still apply to it, redoing only the effect: the model's answer for the picture is kept.
-    window = pipeline.outputs.window
     while source.info.still and last is not None and (window is not None or hold_still) and not controls.stop:
         if window is not None:
             frame, matte = last

@@ -22,7 +22,7 @@ from bgblur.segmenters.base import Segmenter
 __all__ = ["Segmenter", "create_segmenter"]
 
 
-def _single_pass(path: Path, runtime: str = "auto", threads: int | None = None, **_options: object) -> Segmenter:
+def _single_pass(path: Path, runtime: str = "auto", threads: int | None = 1, **_options: object) -> Segmenter:
     from bgblur.segmenters.single_pass import SinglePassSegmenter
 
     return SinglePassSegmenter(path, runtime=runtime, threads=threads)
@@ -47,7 +47,7 @@ def create_segmenter(
     detections: int = 20,
     input_width: int = 600,
     runtime: str = "auto",
-    threads: int | None = None,
+    threads: int | None = 1,
 ) -> Segmenter:
     """Build the segmenter the options ask for: Mask R-CNN from a folder, or a named/bundled/card model.
     ``runtime`` and ``threads`` go to a single-pass model (see :mod:`bgblur.segmenters.runtimes`); Mask R-CNN

@@ -43,9 +43,14 @@ class FpsMeter:
     def __init__(self, window: float = 1.0, max_samples: int = 240) -> None:
         self.window = window
         self._stamps: deque[float] = deque(maxlen=max_samples)
+        self._idle = 0.0
 
     def tick(self, now: float | None = None) -> None:
-        self._stamps.append(time.monotonic() if now is None else now)
+        self._stamps.append((time.monotonic() if now is None else now) - self._idle)
+
+    def idle(self, seconds: float) -> None:
+        """Leave out ``seconds`` spent waiting (a video paced to its own rate): the meter shows processing speed."""
+        self._idle += seconds
 
     @property
     def fps(self) -> float:

@@ -82,7 +82,8 @@ def test_threads_are_pinned_never_above_the_cores() -> None:
     assert pin_threads(0) == 1
     assert load_network(SELFIE, "litert", threads=1).threads == 1
     assert load_network(SELFIE, "litert", threads=1000).threads == cores
-    assert SinglePassSegmenter(SELFIE, runtime="litert", threads=1).threads == 1
+    assert SinglePassSegmenter(SELFIE, runtime="litert", threads=2).threads == min(2, cores)
+    assert SinglePassSegmenter(SELFIE).threads == 1  # the default: the pipeline uses the other core
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads through Linux's /proc")
@@ -143,7 +144,6 @@ def test_litert_gives_named_outputs_in_the_order_asked() -> None:
 
 
 def test_onnxruntime_when_asked_gives_cv2_dnns_answer(tmp_path: Path) -> None:
-    pytest.importorskip("onnxruntime", reason="onnxruntime is optional and not in the test extras")
     weights = np.array([[2.0, 0.0, -2.0]], np.float32)
     model = onnx_model(tmp_path / "m.onnx", weights, post="sigmoid")
     write_card(model, {"input_size": [16, 12], "scale": 1 / 255, "output": "probability"})
