@@ -125,7 +125,6 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument(
         "--people",
         choices=PEOPLE_CHOICES,
-        default=None,
         help="main: one person, whole (Mask R-CNN: top score; other models: the biggest person the detectors find, "
         "with every region that is theirs); all: everyone (main for a camera or stream, all for files)",
     )
@@ -133,49 +132,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--detections", type=_positive(int), default=20, help="Mask R-CNN: detections kept; drives its cost (20)"
     )
     model.add_argument("--input-width", type=_positive(int), default=600, help="Mask R-CNN: input width in px (600)")
+    switch = {"action": argparse.BooleanOptionalAction, "default": None}  # None: the default for the source
     model.add_argument(
         "--tiles",
-        action=argparse.BooleanOptionalAction,
-        default=None,
+        **switch,
         help="one-pass models: also look at overlapping tiles of a wide frame, person only where both views agree; "
-        "finds small, far people, ~4x the model's time at 16:9 (on for still pictures, off for video and live; "
-        "see README)",
+        "finds small, far people, ~4x the model's time at 16:9 (on for still pictures, off for video and live)",
     )
     model.add_argument(
         "--person-crops",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="one-pass models: look again at a square around each person found, so a small person fills the "
-        "model's input, ~1 model pass per person (on for pictures and video files, off for live; see README)",
+        **switch,
+        help="one-pass models: look again at a square around each person found, ~1 model pass per person "
+        "(on for pictures and video files, off for live; see README)",
     )
     matte = p.add_argument_group("matte")
-    matte.add_argument(
-        "--refine",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="snap the matte's edges to the frame's edges (guided filter) (on)",
-    )
-    matte.add_argument(
-        "--smooth",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="video/live: steady the matte over time where the model wavers (on)",
-    )
+    on = {"action": argparse.BooleanOptionalAction, "default": True}
+    matte.add_argument("--refine", **on, help="snap the matte's edges to the frame's edges (guided filter) (on)")
+    matte.add_argument("--smooth", **on, help="video/live: steady the matte over time where the model wavers (on)")
     matte.add_argument(
         "--presence",
         choices=PRESENCE_CHOICES,
-        default=None,
-        help="keep only regions with evidence of a person: people = MediaPipe's person and face detectors "
-        "(bundled, remembered ~3 s in video); face = a face; face-or-body = a face or the lower frame edge; "
-        "face-or-pose = a face or the pose model (people for one-pass models, off for Mask R-CNN; see README)",
+        help="keep only regions with evidence of a person: people = MediaPipe's person and face detectors; face, "
+        "face-or-body, face-or-pose: see README (people for one-pass models, off for Mask R-CNN)",
     )
-    matte.add_argument(
-        "--pose-model",
-        metavar="FILE",
-        type=Path,
-        help="--presence face-or-pose: MediaPipe's pose_landmark_full.tflite, fetched by "
-        "scripts/download_models.py --pose (models/mediapipe-pose/pose_landmark_full.tflite)",
-    )
+    pose_help = "--presence face-or-pose: MediaPipe's pose_landmark_full.tflite (scripts/download_models.py --pose)"
+    matte.add_argument("--pose-model", metavar="FILE", type=Path, help=pose_help)
     effect = p.add_argument_group("effect")
     effect.add_argument("-k", "--kernel", type=_kernel, help="Gaussian blur size, odd (41)")
     effect.add_argument(

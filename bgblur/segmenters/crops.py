@@ -34,6 +34,7 @@ class PersonCrops:
         self.margin = margin
         self.name = f"{inner.name}+crops"
         self.default_threshold = inner.default_threshold
+        self.threshold = np.float32(inner.default_threshold)
         self.runtime = getattr(inner, "runtime", "")
         self.single = getattr(inner, "inner", inner)  # the one-pass model itself (under the tiles)
 
@@ -60,5 +61,6 @@ class PersonCrops:
             # Back onto the working grid; outside the crop the answer is 0, so the maximum keeps the first look.
             back = np.float32([[side * scale / pixels, 0, left * scale], [0, side * scale / pixels, top * scale]])
             placed = cv2.warpAffine(answer, back, size, flags=cv2.INTER_LINEAR, borderValue=0)
+            placed[placed < self.threshold] = 0  # only what the crop calls person: its doubts must not add leak
             np.maximum(result, placed, out=result)
         return result
