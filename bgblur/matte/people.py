@@ -17,6 +17,10 @@ body (a ski pole, a microphone arm in between) stays with its person, and a cow 
 detection is blurred. In video a region mostly inside last frame's kept matte stays kept while a person was
 seen within ``memory`` frames (someone turning away from the camera, or between detector frames).
 
+Evidence is weighed by how often an animal earns it: a short-range face counts at once; on a still picture a
+person detection counts from MediaPipe's 0.5 (and from 0.3 where the matte agrees); in video a person or
+full-range face detection must be clear (0.9) or hold a mean of 0.8 over three looks (see :class:`PeopleCheck`).
+
 ``main`` (see :meth:`PeopleCheck.main`): the person whose regions cover the most of the picture — the one at
 the camera — with every region that is theirs (core or extent), not someone else's head. In video the main
 person stays the same while their extent still matches.
@@ -133,9 +137,12 @@ class PeopleCheck:
     plus :meth:`main`.
 
     ``person``: BlazePose's person detector; ``faces``: face detectors (each with ``detect(image)`` giving
-    objects with ``score``, ``box`` and, for the person detector, ``keypoints``); ``min_score``: MediaPipe's
-    own default detection confidence. ``every``: run the detectors on every n-th frame (the first after
-    :meth:`reset` always); ``memory``: frames a person found keeps counting.
+    objects with ``score``, ``box`` and, for the person detector, ``keypoints``), the first ``sure_faces`` of
+    them trusted at once. ``still``: one picture, one look — a detection counts from ``min_score`` (MediaPipe's
+    own default), a weaker one from ``weak_score`` when the matte calls most of its core person. Video: a
+    detection counts when clear (``clear_score``) or its mean over ``looks`` looks reaches ``video_score``.
+    ``every``: run the detectors on every n-th frame (the first after :meth:`reset` always); ``memory``: frames a
+    person found keeps counting.
     """
 
     def __init__(
