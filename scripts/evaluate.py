@@ -17,11 +17,17 @@ stages are built by the CLI's own code. Prints one row per item and an overall s
 - flicker: mean |Δ matte| between consecutive video frames (0..1 scale);
 - ms: per frame, inference and matte steps.
 
-Side-by-side pictures (input | matte | output) go to ``--out``.
+Side-by-side pictures (input | matte | output) go to ``--out``. Pictures and clips are run as the ``bgblur``
+command runs files (pictures: tiles, person crops, one look for the detectors; ``--people`` defaults to ``all``).
+
+``--compare`` also runs the other ``--people`` mode and prints, per picture and clip, IoU (or the false-person
+fraction where nobody is there) under both, then a summary per kind — one person, several people, nobody (the
+developer pictures' head counts are in :data:`KNOWN_PEOPLE`; elsewhere the mask's separate blobs), each clip —
+with the cost per frame (inference + matte) of each configuration.
 
 Usage::
 
-    python scripts/evaluate.py [--data DIR] [--out DIR] [--only SUBSTRING] [bgblur model/matte options]
+    python scripts/evaluate.py [--data DIR] [--out DIR] [--only SUBSTRING] [--compare] [bgblur model/matte options]
 """
 
 from __future__ import annotations
