@@ -23,13 +23,19 @@ def blur_kernel(args: argparse.Namespace) -> int:
     return args.kernel or BLUR_PRESETS.get(args.blur or "", DEFAULT_KERNEL)
 
 
+def people_mode(args: argparse.Namespace, live: bool) -> str:
+    """``--people``, or its default: ``main`` for a camera or stream (a call: the person at the camera; someone
+    walking behind stays blurred), ``all`` for pictures and video files (a group photo is about the group)."""
+    return args.people or ("main" if live else "all")
+
+
 def paced(args: argparse.Namespace) -> bool:
     """Does a video file play at its own rate? Yes when it is only watched in the window, as in a player; with
     ``--output``, ``--matte`` or ``--virtual-camera`` it runs as fast as it can, the window being a preview."""
     return not args.no_window and args.output is None and args.matte is None and args.virtual_camera is None
 
 
-def build_segmenter(args: argparse.Namespace, still: bool = False):
+def build_segmenter(args: argparse.Namespace, still: bool = False, live: bool = False):
     """The segmenter the options ask for; ``still``: for one picture, where a one-pass model takes the tiled
     second look unless ``--no-tiles`` (its cost is paid once)."""
     from bgblur.segmenters import create_segmenter
@@ -40,7 +46,7 @@ def build_segmenter(args: argparse.Namespace, still: bool = False):
         args.model,
         args.mask_rcnn,
         confidence=args.confidence,
-        people=args.people,
+        people=people_mode(args, live),
         detections=args.detections,
         input_width=args.input_width,
     )
@@ -48,25 +54,79 @@ def build_segmenter(args: argparse.Namespace, still: bool = False):
     if tiles:
         from bgblur.segmenters.tiled import TiledSegmenter
 
-        return TiledSegmenter(segmenter)
+        segmenter = TiledSegmenter(segmenter)
+    crops = args.person_crops
+    if crops is None:
+        crops = not live and args.mask_rcnn is None
+    if crops:
+        segmenter = person_crops(segmenter, still)
     return segmenter
 
 
-def build_matte_maker(args: argparse.Namespace, segmenter):
-    """The matte step for the options and this segmenter."""
+def person_crops(segmenter, still: bool):
+    """The segmenter with a second look around each person: on a still picture those BlazePose's detector finds
+    (without LiteRT, which it needs, no second look); in video those the presence check found
+    (:func:`link_person_crops`)."""
+    from bgblur.errors import BgblurError
+    from bgblur.matte.detectors import PersonDetector
+    from bgblur.matte.people import body_person
+    from bgblur.segmenters.crops import PersonCrops
+
+    if not still:
+        return PersonCrops(segmenter)
+    try:
+        detector = PersonDetector()
+    except BgblurError:
+        return segmenter
+    return PersonCrops(segmenter, lambda image: [body_person(d).extent for d in detector.detect(image)])
+
+
+def link_person_crops(segmenter, matte_maker) -> None:
+    """Video and live: the crops follow the people the matte step's presence check confirmed in the last frames."""
+    from bgblur.matte.people import PeopleCheck
+    from bgblur.segmenters.crops import PersonCrops
+
+    people = matte_maker.presence
+    if isinstance(segmenter, PersonCrops) and segmenter.find is None and isinstance(people, PeopleCheck):
+        segmenter.find = lambda image: [p.extent for p in people.people if p.confirmed]
+
+
+def build_matte_maker(args: argparse.Namespace, segmenter, still: bool = False, live: bool = False):
+    """The matte step for the options and this segmenter; ``still``: for one picture (one look for the detectors)."""
     from bgblur.matte import MatteMaker
 
     threshold = args.threshold if args.threshold is not None else segmenter.default_threshold
     presence = None
-    if args.presence != "off":
+    mode = args.presence or ("off" if args.mask_rcnn is not None else "people")
+    if mode == "people":
+        presence = build_people_check(still=still)
+    elif mode != "off":
         from bgblur.matte.detectors import BodyDetector
         from bgblur.matte.presence import PresenceCheck
 
         body = None
-        if args.presence == "face-or-pose" and args.pose_model is not None:
+        if mode == "face-or-pose" and args.pose_model is not None:
             body = BodyDetector(args.pose_model)
-        presence = PresenceCheck(args.presence, body=body)
-    return MatteMaker(threshold, refine=args.refine, temporal=args.smooth, people=args.people, presence=presence)
+        presence = PresenceCheck(mode, body=body)
+    return MatteMaker(
+        threshold, refine=args.refine, temporal=args.smooth, people=people_mode(args, live), presence=presence
+    )
+
+
+def build_people_check(still: bool = False, every: int = 3):
+    """``--presence people``: MediaPipe's person detector and both face detectors (bundled); without LiteRT,
+    which the person and full-range face detectors need, the short-range face detector alone."""
+    from bgblur.errors import BgblurError
+    from bgblur.matte import detectors
+    from bgblur.matte.people import PeopleCheck
+
+    person, faces = None, [detectors.FaceDetector()]  # short-range first: its faces count at once
+    try:
+        person = detectors.PersonDetector(min_score=0.3 if still else 0.5)  # weak ones: see PeopleCheck
+        faces.append(detectors.FullRangeFaceDetector())
+    except BgblurError as exc:
+        info(f"presence: faces only ({exc})")
+    return PeopleCheck(person, tuple(faces), still=still, every=every)
 
 
 def build_effect(args: argparse.Namespace):
@@ -150,8 +210,9 @@ def build_pipeline(args: argparse.Namespace, source: Source, controls: Controls,
     from bgblur.segmenters.fail_closed import FailClosedSegmenter
 
     stream = source.info
-    segmenter = build_segmenter(args, stream.still)
-    matte_maker = build_matte_maker(args, segmenter)
+    segmenter = build_segmenter(args, stream.still, stream.is_live)
+    matte_maker = build_matte_maker(args, segmenter, stream.still, stream.is_live)
+    link_person_crops(segmenter, matte_maker)
     controls.kernel = blur_kernel(args)
     if args.visualize:
         recorder = None

@@ -75,49 +75,38 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument(
         "--people",
         choices=PEOPLE_CHOICES,
-        default="main",
-        help="keep only the main person (Mask R-CNN: top score; other models: largest region) or all (main)",
+        help="main: one person, whole (Mask R-CNN: top score; other models: the biggest person the detectors find, "
+        "with every region that is theirs); all: everyone (main for a camera or stream, all for files)",
     )
     model.add_argument(
         "--detections", type=positive(int), default=20, help="Mask R-CNN: detections kept; drives its cost (20)"
     )
     model.add_argument("--input-width", type=positive(int), default=600, help="Mask R-CNN: input width in px (600)")
+    switch = {"action": argparse.BooleanOptionalAction, "default": None}  # None: the default for the source
     model.add_argument(
         "--tiles",
-        action=argparse.BooleanOptionalAction,
-        default=None,
+        **switch,
         help="one-pass models: also look at overlapping tiles of a wide frame, person only where both views agree; "
-        "finds small, far people, ~4x the model's time at 16:9 (on for still pictures, off for video and live; "
-        "see README)",
+        "finds small, far people, ~4x the model's time at 16:9 (on for still pictures, off for video and live)",
+    )
+    model.add_argument(
+        "--person-crops",
+        **switch,
+        help="one-pass models: look again at a square around each person found, ~1 model pass per person "
+        "(on for pictures and video files, off for live; see README)",
     )
     matte = p.add_argument_group("matte")
-    matte.add_argument(
-        "--refine",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="snap the matte's edges to the frame's edges (guided filter) (on)",
-    )
-    matte.add_argument(
-        "--smooth",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="video/live: steady the matte over time where the model wavers (on)",
-    )
+    on = {"action": argparse.BooleanOptionalAction, "default": True}
+    matte.add_argument("--refine", **on, help="snap the matte's edges to the frame's edges (guided filter) (on)")
+    matte.add_argument("--smooth", **on, help="video/live: steady the matte over time where the model wavers (on)")
     matte.add_argument(
         "--presence",
         choices=PRESENCE_CHOICES,
-        default="off",
-        help="keep only regions with evidence of a person: a face (bundled face detector, remembered ~3 s), "
-        "or also a region reaching the lower frame edge, or a body found by the pose model "
-        "(off; see README for the measured trade)",
+        help="keep only regions with evidence of a person: people = MediaPipe's person and face detectors; face, "
+        "face-or-body, face-or-pose: see README (people for one-pass models, off for Mask R-CNN)",
     )
-    matte.add_argument(
-        "--pose-model",
-        metavar="FILE",
-        type=Path,
-        help="--presence face-or-pose: MediaPipe's pose_landmark_full.tflite, fetched by "
-        "scripts/download_models.py --pose (models/mediapipe-pose/pose_landmark_full.tflite)",
-    )
+    pose_help = "--presence face-or-pose: MediaPipe's pose_landmark_full.tflite (scripts/download_models.py --pose)"
+    matte.add_argument("--pose-model", metavar="FILE", type=Path, help=pose_help)
     effect = p.add_argument_group("effect")
     effect.add_argument("-k", "--kernel", type=kernel_size, help="Gaussian blur size, odd (41)")
     effect.add_argument(

@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # annotations only: the command line imports this module befo
 
 # The vocabularies the command line and the stages share.
 PEOPLE_CHOICES = ("main", "all")
-PRESENCE_CHOICES = ("off", "face", "face-or-body", "face-or-pose")
+PRESENCE_CHOICES = ("off", "people", "face", "face-or-body", "face-or-pose")
 KERNEL_STEP = 10  # one [ or ] press: a visible change, and an even step keeps the kernel odd
 KERNEL_LIMITS = (1, 501)  # the Gaussian kernels bgblur accepts (--kernel and the keys)
 

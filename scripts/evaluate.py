@@ -17,11 +17,17 @@ stages are built by the CLI's own code. Prints one row per item and an overall s
 - flicker: mean |Δ matte| between consecutive video frames (0..1 scale);
 - ms: per frame, inference and matte steps.
 
-Side-by-side pictures (input | matte | output) go to ``--out``.
+Side-by-side pictures (input | matte | output) go to ``--out``. Pictures and clips are run as the ``bgblur``
+command runs files (pictures: tiles, person crops, one look for the detectors; ``--people`` defaults to ``all``).
+
+``--compare`` also runs the other ``--people`` mode and prints, per picture and clip, IoU (or the false-person
+fraction where nobody is there) under both, then a summary per kind — one person, several people, nobody (the
+developer pictures' head counts are in :data:`KNOWN_PEOPLE`; elsewhere the mask's separate blobs), each clip —
+with the cost per frame (inference + matte) of each configuration.
 
 Usage::
 
-    python scripts/evaluate.py [--data DIR] [--out DIR] [--only SUBSTRING] [bgblur model/matte options]
+    python scripts/evaluate.py [--data DIR] [--out DIR] [--only SUBSTRING] [--compare] [bgblur model/matte options]
 """
 
 from __future__ import annotations
@@ -40,8 +46,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(REPO))
 
-from bgblur.build import build_effect, build_matte_maker, build_segmenter  # noqa: E402
+from bgblur.build import build_effect, build_matte_maker, build_segmenter, link_person_crops  # noqa: E402
 from bgblur.cli import build_parser  # noqa: E402
+from bgblur.frames import PEOPLE_CHOICES  # noqa: E402
 
 DEFAULT_DATA = Path(os.environ.get("BGBLUR_SHARED", REPO.parent / "shared")) / "testdata"  # as the tests find it
 VIDEO_PICTURES = 4  # side-by-side pictures written per video
@@ -62,6 +69,14 @@ class Score:
     ms_inference: float = 0.0
     ms_matte: float = 0.0
     frames: int = 1
+    people: int = 0  # people in the ground truth (separate blobs of the mask; 0 = nobody)
+
+    @property
+    def group(self) -> str:
+        """The kind of item the summaries group by: nobody, one person, several people, or a clip."""
+        if self.kind == "video":
+            return "clip"
+        return "nobody" if not self.people else "one person" if self.people == 1 else "several people"
 
 
 @dataclass
@@ -114,6 +129,29 @@ def frame_metrics(alpha: np.ndarray, truth: np.ndarray, tolerance: int) -> dict[
     }
 
 
+# People in each developer picture (../shared/testdata/MANIFEST.md): their masks merge people who touch.
+KNOWN_PEOPLE = {
+    "cihp_graduation_crop_partial_out_of_frame": 2,
+    "cihp_group_of_eight_small": 8,
+    "cihp_three_kids_at_table": 3,
+    "cihp_two_men_at_computer": 2,
+    "cihp_two_women_graduation": 2,
+    "voc_two_people_with_motorcycle": 2,
+}
+
+
+def count_people(truth: np.ndarray, name: str = "") -> int:
+    """People in a 0/255 mask: :data:`KNOWN_PEOPLE` for the developer pictures, else the mask's connected blobs of
+    at least a tenth of the largest one (people who touch in the picture count as one)."""
+    if not (truth > 127).any():
+        return 0
+    if name in KNOWN_PEOPLE:
+        return KNOWN_PEOPLE[name]
+    count, _, stats, _ = cv2.connectedComponentsWithStats((truth > 127).astype(np.uint8), connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    return int((areas >= 0.1 * areas.max()).sum()) if count > 1 else 0
+
+
 def side_by_side(image: np.ndarray, alpha: np.ndarray, output: np.ndarray, truth: np.ndarray | None) -> np.ndarray:
     """input | matte (ground-truth outline in red) | output, at most 360 px high."""
     matte = cv2.cvtColor((alpha * 255 + 0.5).astype(np.uint8), cv2.COLOR_GRAY2BGR)
@@ -133,30 +171,33 @@ class Evaluator:
         self.picture_segmenter = build_segmenter(bgblur_args, still=True)
         self.video_segmenter = build_segmenter(bgblur_args)
         self.matte_maker = build_matte_maker(bgblur_args, self.video_segmenter)
+        self.picture_matte_maker = build_matte_maker(bgblur_args, self.picture_segmenter, still=True)
+        link_person_crops(self.video_segmenter, self.matte_maker)
         self.effect = build_effect(bgblur_args)
         self.out = out
         self.tolerance = tolerance
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
 
-    def _run_frame(self, image: np.ndarray, segmenter) -> tuple[np.ndarray, float, float]:
+    def _run_frame(self, image: np.ndarray, segmenter, matte_maker) -> tuple[np.ndarray, float, float]:
         start = time.perf_counter()
         probability = segmenter.segment(image)
         mid = time.perf_counter()
-        alpha8 = self.matte_maker(probability, image)
+        alpha8 = matte_maker(probability, image)
         end = time.perf_counter()
         return alpha8.astype(np.float32) / 255, (mid - start) * 1000, (end - mid) * 1000  # metrics work on 0..1
 
     def image(self, image_path: Path, mask_path: Path) -> Score:
         image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
         truth = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
-        self.matte_maker.reset()  # each picture is its own scene
-        alpha, ms_inf, ms_matte = self._run_frame(image, self.picture_segmenter)
+        self.picture_matte_maker.reset()  # each picture is its own scene
+        alpha, ms_inf, ms_matte = self._run_frame(image, self.picture_segmenter, self.picture_matte_maker)
         metrics = frame_metrics(alpha, truth, self.tolerance)
         if self.out is not None:
             picture = side_by_side(image, alpha, self.effect(image, (alpha * 255 + 0.5).astype(np.uint8)), truth)
             cv2.imwrite(str(self.out / f"{image_path.stem}.jpg"), picture)
         score = Score(image_path.stem, "image", bool((truth > 127).any()), ms_inference=ms_inf, ms_matte=ms_matte)
+        score.people = count_people(truth, image_path.stem)
         for key, value in metrics.items():
             setattr(score, key, value)
         return score
@@ -179,7 +220,7 @@ class Evaluator:
             ok, image = capture.read()
             if not ok:
                 break
-            alpha, t_inf, t_matte = self._run_frame(image, self.video_segmenter)
+            alpha, t_inf, t_matte = self._run_frame(image, self.video_segmenter, self.matte_maker)
             ms_inf.append(t_inf)
             ms_matte.append(t_matte)
             if previous is not None:
@@ -284,6 +325,68 @@ def format_table(scores: list[Score], summary: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
+def kind_summary(scores: list[Score]) -> dict[str, dict[str, float]]:
+    """Per kind of picture (one person, several people, nobody): items, mean IoU, mean false-person fraction,
+    mean ms per frame (inference + matte)."""
+    result = {}
+    for group in ("one person", "several people", "nobody"):
+        items = [s for s in scores if s.group == group]
+        if items:
+            result[group] = {
+                "items": len(items),
+                "iou": float(np.nanmean([s.iou for s in items])) if group != "nobody" else float("nan"),
+                "false_person": float(np.nanmean([s.false_person for s in items]))
+                if group == "nobody"
+                else float("nan"),
+                "ms": float(np.mean([s.ms_inference + s.ms_matte for s in items])),
+            }
+    return result
+
+
+def format_comparison(runs: dict[str, list[Score]]) -> str:
+    """Several configurations side by side: per picture and clip (IoU, or false person where nobody is there),
+    then per kind, with the cost per frame of each configuration."""
+    names = list(runs)
+    first = runs[names[0]]
+    header = f"{'item':<42} {'kind':<14}" + "".join(f" {n[:16]:>16}" for n in names)
+    lines = ["per item: IoU (false person where nobody is there)", header, "-" * len(header)]
+    for i, s in enumerate(first):
+        cells = []
+        for n in names:
+            other = runs[n][i]
+            value = other.false_person if not other.has_person else other.iou
+            mark = "" if other.has_person else " f"
+            cells.append(f" {_fmt(value) + mark:>16}" if not np.isnan(value) else f" {'-':>16}")
+        lines.append(f"{s.name[:42]:<42} {s.group:<14}" + "".join(cells))
+    lines += ["", "per kind: mean IoU / false person; ms per frame (inference + matte)"]
+    header = f"{'kind':<16} {'items':>5}" + "".join(f" {n[:22]:>22}" for n in names)
+    lines += [header, "-" * len(header)]
+    summaries = {n: kind_summary(runs[n]) for n in names}
+    for group in ("one person", "several people", "nobody"):
+        if group not in summaries[names[0]]:
+            continue
+        cells = []
+        for n in names:
+            k = summaries[n][group]
+            value = k["false_person"] if group == "nobody" else k["iou"]
+            ms = k["ms"]
+            label = ("false " if group == "nobody" else "IoU ") + _fmt(value) + f" {ms:.0f}ms"
+            cells.append(f" {label:>22}")
+        lines.append(f"{group:<16} {summaries[names[0]][group]['items']:>5}" + "".join(cells))
+    for i, s in enumerate(first):
+        if s.kind != "video":
+            continue
+        cells = []
+        for n in names:
+            v = runs[n][i]
+            value = f"IoU {_fmt(v.iou)}" if not np.isnan(v.iou) else f"false {_fmt(v.false_person)}"
+            if np.isnan(v.iou) and np.isnan(v.false_person):
+                value = f"flick {_fmt(v.flicker, 4)}"
+            cells.append(f" {value + f' {v.ms_inference + v.ms_matte:.0f}ms':>22}")
+        lines.append(f"{'clip ' + s.name[:11]:<16} {s.frames:>5}" + "".join(cells))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Score a bgblur configuration against ground-truth masks.",
@@ -293,13 +396,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write side-by-side pictures (input | matte | output) here")
     parser.add_argument("--only", help="only items whose name contains this")
     parser.add_argument("--tolerance", type=int, default=3, help="boundary tolerance in px (3)")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also run every other --people mode and print the per-item and per-kind comparison",
+    )
     args, rest = parser.parse_known_args(argv)
     bgblur_args = build_parser().parse_args(rest)
     if not (args.data / "images").is_dir() and not (args.data / "videos").is_dir():
         parser.error(f"{args.data} has neither images/ nor videos/")
-    evaluator = Evaluator(bgblur_args, args.out, args.tolerance)
-    scores = evaluator.run(args.data, args.only)
-    print(format_table(scores, summarise(scores)))
+    runs: dict[str, list[Score]] = {}
+    first = bgblur_args.people or "all"  # files: everyone by default (bgblur.build.people_mode)
+    modes = [first] + ([m for m in PEOPLE_CHOICES if m != first] if args.compare else [])
+    for mode in modes:
+        bgblur_args.people = mode
+        evaluator = Evaluator(bgblur_args, args.out if mode == modes[0] else None, args.tolerance)
+        scores = evaluator.run(args.data, args.only)
+        runs[f"people {mode}"] = scores
+        print(f"== --people {mode}")
+        print(format_table(scores, summarise(scores)))
+        print()
+    if len(runs) > 1:
+        print(format_comparison(runs))
     return 0
 
 

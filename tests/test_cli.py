@@ -88,14 +88,7 @@ def test_image_output_and_matte(testdata: Path, tmp_path: Path) -> None:
     "name",
     [
         "noperson_rooftop_view",
-        pytest.param(
-            "noperson_coffee_cup",
-            # Known limit of the selfie model (brief: it calls a single salient subject "person"); strict, so
-            # this turns into a failure to remove the mark once the default fixes it. The opt-in
-            # --presence face-or-pose fixes it without costing IoU (tests/test_presence.py), but needs the
-            # pose model, which is downloaded, not bundled; so it is not the default.
-            marks=pytest.mark.xfail(strict=True, reason="selfie model calls the cup a person (~20 % of pixels)"),
-        ),
+        "noperson_coffee_cup",  # the selfie model calls the cup a person; --presence people (default) blurs it
     ],
 )
 def test_no_person_is_blurred_everywhere(name: str, testdata: Path, tmp_path: Path) -> None:

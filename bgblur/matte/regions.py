@@ -1,10 +1,15 @@
-"""Which connected regions of the matte to keep: the main person or everyone, no specks, with evidence."""
+"""Which connected regions of the matte to keep: the main person or everyone, no specks, with evidence.
+
+With a :class:`bgblur.matte.people.PeopleCheck` (``--presence people``), ``main`` is the main person found by
+the detectors with every region that is theirs; otherwise (or when no person is known) the largest region with
+evidence."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
+from bgblur.matte.people import PeopleCheck
 from bgblur.matte.presence import PresenceCheck
 
 
@@ -12,7 +17,7 @@ def keep_regions(
     mask: np.ndarray,
     people: str,
     min_area: float,
-    presence: PresenceCheck | None = None,
+    presence: PresenceCheck | PeopleCheck | None = None,
     image: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """Which connected regions of the boolean ``mask`` to keep: the largest (``main``) or all, without specks
@@ -28,9 +33,14 @@ def keep_regions(
     areas = stats[1:, cv2.CC_STAT_AREA]
     keep = (areas >= min_area * mask.size) & evidence[1:]
     if people == "main" and keep.any():
-        # The largest region with evidence: a big cup must not win over a smaller person.
-        main = int(np.argmax(np.where(keep, areas, -1)))
-        keep[:] = False
-        keep[main] = True
+        mine = None
+        if isinstance(presence, PeopleCheck) and image is not None:
+            mine = presence.main(labels, count, np.concatenate([[False], keep]))
+        if mine is not None:  # the main person found by the detectors, every region of theirs
+            keep &= mine[1:]
+        else:  # the largest region with evidence: a big cup must not win over a smaller person
+            main = int(np.argmax(np.where(keep, areas, -1)))
+            keep[:] = False
+            keep[main] = True
     lookup = np.concatenate([[0], keep.astype(np.uint8)])
     return lookup[labels].astype(np.uint8)
