@@ -176,7 +176,8 @@ class SsdDetector:
         self._canvas[:] = 0
         if x1 <= x0 or y1 <= y0:
             return (0.0, 0.0, 0.0, 0.0, 1.0, 1.0)
-        ox, oy = min(size - 1, round((x0 - sx) * scale)), min(size - 1, round((y0 - sy) * scale))
+        # x0 is sx rounded down, so (x0 - sx) can be just below 0: never a negative offset.
+        ox, oy = (min(size - 1, max(0, round((v0 - s0) * scale))) for v0, s0 in ((x0, sx), (y0, sy)))
         w, h = max(1, min(size - ox, round((x1 - x0) * scale))), max(1, min(size - oy, round((y1 - y0) * scale)))
         self._canvas[oy : oy + h, ox : ox + w] = cv2.resize(image[y0:y1, x0:x1], (w, h), interpolation=cv2.INTER_AREA)
         return (float(x0), float(y0), float(ox), float(oy), (x1 - x0) / w, (y1 - y0) / h)

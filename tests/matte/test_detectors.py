@@ -194,3 +194,10 @@ def test_short_range_face_detector_gives_the_same_faces_on_both_runtimes(testdat
         assert len(ours) == len(theirs), path.name
         for a, b in zip(ours, theirs, strict=True):
             assert abs(a.score - b.score) < 1e-3 and np.allclose(a.box, b.box, atol=0.5), path.name
+
+
+def test_a_box_whose_square_starts_between_pixels_is_looked_at(testdata: Path) -> None:
+    # The square around this box starts at x = 453.3 - margin: rounding once gave an offset of -1 and a crash.
+    image = cv2.imread(str(testdata / "images" / "davis_parkour_f020.jpg"))
+    score = PersonDetector().best_score(image, (453.3, 32, 560, 205))
+    assert 0.0 <= score <= 1.0
