@@ -8,8 +8,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import harness
 import pytest
+from harness import processes, x11
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("BGBLUR_SHARED", REPO.parent / "shared")).resolve()
@@ -75,23 +75,23 @@ def nothing_left_behind() -> Iterator[None]:
     """Set up first, torn down last: after the session (its X display included) nothing we started may still run."""
     yield
     try:
-        harness.wait_until(lambda: not harness.child_processes(), 5, 0.1, "processes left behind")
+        processes.wait_until(lambda: not processes.child_processes(), 5, 0.1, "processes left behind")
     except TimeoutError:
-        pytest.fail(f"processes left behind at the end of the session: {harness.child_processes()}")
+        pytest.fail(f"processes left behind at the end of the session: {processes.child_processes()}")
 
 
 @pytest.fixture(scope="session")
 def xdisplay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A private Xvfb display (``":N"``) with a window manager, for window tests, started once per session."""
-    display, proc = harness.start_xvfb()
-    harness.SESSION_PIDS.add(proc.pid)
+    display, proc = x11.start_xvfb()
+    processes.SESSION_PIDS.add(proc.pid)
     try:
-        window_manager = harness.start_window_manager(display, tmp_path_factory.mktemp("openbox"))
-        harness.SESSION_PIDS.add(window_manager.pid)
+        window_manager = x11.start_window_manager(display, tmp_path_factory.mktemp("openbox"))
+        processes.SESSION_PIDS.add(window_manager.pid)
         try:
             yield display
         finally:
-            harness.stop_process(window_manager)
+            processes.stop_process(window_manager)
     finally:
-        harness.stop_xvfb(proc)
-        harness.SESSION_PIDS.clear()
+        x11.stop_xvfb(proc)
+        processes.SESSION_PIDS.clear()

@@ -136,3 +136,22 @@ def write_card(model: Path, card: dict | str) -> Path:
     path = model.with_suffix(".json")
     path.write_text(card if isinstance(card, str) else json.dumps(card), encoding="utf-8")
     return path
+
+
+# The tests' known-answer models and pictures: a person wherever red exceeds blue.
+W, H = 16, 12  # the test models' input size; crafted images have it too, so no resizing blurs the check
+PERSON = 15  # PASCAL VOC's person
+K = 60.0  # logit gain: the person's softmax wins clearly where red exceeds blue
+
+
+def crafted_image(seed: int = 0, size: tuple[int, int] = (W, H)) -> np.ndarray:
+    """Random colours (BGR uint8), every pixel different, with red and blue far apart in most pixels."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+
+
+def red_minus_blue(classes: int, person: int) -> np.ndarray:
+    """Weights (classes, 3) over model-order channels R, G, B: the person's logit is K * (R - B), others 0."""
+    weights = np.zeros((classes, 3), np.float32)
+    weights[person] = (K, 0.0, -K)
+    return weights

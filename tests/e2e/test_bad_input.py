@@ -18,6 +18,8 @@ import pytest
 from model_files import write_card
 from util import assert_error, read_video, run_bgblur
 
+pytestmark = pytest.mark.e2e  # slow, end to end: real processes, windows, streams
+
 CLIP = "davis_hike.mp4"  # 80 frames, 854x480
 GRAPH = "frozen_inference_graph.pb"
 TEXT_GRAPH = "mask_rcnn_inception_v2_coco_2018_01_28.pbtxt"

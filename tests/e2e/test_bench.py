@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from util import REPO, bgblur_env
+
+pytestmark = pytest.mark.e2e  # slow, end to end: real processes, windows, streams
 
 # A stand-in for mediapipe (SelfieSegmentation's interface; a centred ellipse is the person): lets the suite run
 # scripts/peer_mediapipe.py and bench.py's peer rows without the 1 GB wheel.

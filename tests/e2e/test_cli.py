@@ -8,8 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
-from tests.util import (
+from util import (
     assert_blurred_everywhere,
     assert_error,
     bgblur_env,
@@ -18,6 +17,8 @@ from tests.util import (
     run_bgblur,
     sharpness,
 )
+
+pytestmark = pytest.mark.e2e  # slow, end to end: real processes, windows, streams
 
 
 @pytest.fixture(scope="module")

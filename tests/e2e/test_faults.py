@@ -10,10 +10,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import harness as h
 import pytest
+from harness import processes, streams
+from util import bgblur_env, read_video
 
-from tests.util import bgblur_env, read_video
+pytestmark = pytest.mark.e2e  # slow, end to end: real processes, windows, streams
 
 
 def start(*args: str | Path) -> subprocess.Popen:
@@ -51,12 +52,12 @@ def test_interrupted_file_run_leaves_a_playable_output(sig: int, status: int, te
     out = tmp_path / "out.mp4"
     app = start("--source", testdata / "videos" / "talking_head_bookshelf.mp4", "--output", out, "--no-window")
     try:
-        h.wait_until(lambda: any(tmp_path.glob(".*partial*")), 30, 0.05, "never started writing")
+        processes.wait_until(lambda: any(tmp_path.glob(".*partial*")), 30, 0.05, "never started writing")
         time.sleep(0.5)
         app.send_signal(sig)
         assert app.wait(10) == status
     finally:
-        h.stop_process(app)
+        processes.stop_process(app)
     assert "Traceback" not in app.stderr.read()
     frames = read_video(out)
     assert 0 < len(frames) < 144 and frames[0].shape == (720, 1280, 3)
@@ -80,10 +81,10 @@ def clip(testdata: Path) -> Path:
 
 def test_frozen_stream_gives_a_bounded_exit_without_spinning(clip: Path, tmp_path: Path) -> None:
     out = tmp_path / "rec.mp4"
-    with h.LiveStream(clip, size=(426, 240)) as stream:
+    with streams.LiveStream(clip, size=(426, 240)) as stream:
         app = start("--source", stream.url, "--no-window", "--output", out, "--read-timeout", "2", "--reconnect", "3")
         try:
-            h.wait_until(lambda: any(tmp_path.glob(".*partial*")), 30, 0.05, "never started")
+            processes.wait_until(lambda: any(tmp_path.glob(".*partial*")), 30, 0.05, "never started")
             time.sleep(1.0)
             stream.pause()
             frozen_at, cpu_at = time.monotonic(), cpu_seconds(app.pid)
@@ -92,7 +93,7 @@ def test_frozen_stream_gives_a_bounded_exit_without_spinning(clip: Path, tmp_pat
             status = app.wait(30)
             waited = time.monotonic() - frozen_at
         finally:
-            h.stop_process(app)
+            processes.stop_process(app)
     stderr = app.stderr.read()
     assert status == 1 and "did not come back" in stderr, stderr
     assert waited < 15  # read timeout 2 s + reconnect 3 s (+ open attempts), not FFmpeg's 30 s default
@@ -101,7 +102,7 @@ def test_frozen_stream_gives_a_bounded_exit_without_spinning(clip: Path, tmp_pat
 
 
 def test_stream_that_comes_back_is_picked_up_again(clip: Path, tmp_path: Path) -> None:
-    stream = h.LiveStream(clip, size=(426, 240)).start()
+    stream = streams.LiveStream(clip, size=(426, 240)).start()
     try:
         port = stream.port
         app = start("--source", stream.url, "--no-window", "--output", tmp_path / "back.mp4",
@@ -112,14 +113,14 @@ def test_stream_that_comes_back_is_picked_up_again(clip: Path, tmp_path: Path) -
         # Restart ffmpeg on the same port, as a camera or server coming back would.
         revived = subprocess.Popen(stream.command(port), stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            h.wait_until(lambda: h.is_listening(port), 10, 0.05, "stream did not restart")
+            processes.wait_until(lambda: streams.is_listening(port), 10, 0.05, "stream did not restart")
             time.sleep(4.0)
             assert app.poll() is None, app.stderr.read()
             app.send_signal(signal.SIGTERM)
             assert app.wait(10) == 0
         finally:
-            h.stop_process(revived)
-            h.stop_process(app)
+            processes.stop_process(revived)
+            processes.stop_process(app)
     finally:
         stream.stop()
     stderr = app.stderr.read()

@@ -14,7 +14,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from util import bgblur_env, person_regions, read_video, run_bgblur
+
+pytestmark = pytest.mark.e2e  # slow, end to end: real processes, windows, streams
 
 HIKE = "videos/davis_hike.mp4"  # 854x480, 80 frames, masks for every frame, no audio
 TALK = "videos/talking_head_bookshelf.mp4"  # 1280x720, 144 frames, AAC audio

@@ -13,9 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
-import harness as h
 import numpy as np
 import pytest
+from harness import processes, streams, windows, x11
+
+pytestmark = pytest.mark.e2e  # slow, end to end: real processes, windows, streams
 
 WINDOW = "bgblur"
 TITLE = f"^{WINDOW}$"
@@ -82,7 +84,7 @@ while True:
 
 def _strangers() -> list[str]:
     """Child processes of this test process other than the session's X display (Xvfb and its window manager)."""
-    return [line for line in h.child_processes() if int(line.split()[0]) not in h.SESSION_PIDS]
+    return [line for line in processes.child_processes() if int(line.split()[0]) not in processes.SESSION_PIDS]
 
 
 @pytest.fixture(autouse=True)
@@ -90,7 +92,7 @@ def no_processes_left_by_test() -> Iterator[None]:
     """Each test must end every ffmpeg / app process it started (only the session's X display may stay)."""
     yield
     try:
-        h.wait_until(lambda: not _strangers(), 5, 0.1, "processes left behind")
+        processes.wait_until(lambda: not _strangers(), 5, 0.1, "processes left behind")
     except TimeoutError:
         pytest.fail(f"processes left behind: {_strangers()}")
 
@@ -103,8 +105,8 @@ def clip(testdata: Path) -> Path:
 
 
 @pytest.fixture
-def camera(clip: Path) -> Iterator[h.LiveStream]:
-    with h.LiveStream(clip, size=STREAM_SIZE, fps=30) as stream:
+def camera(clip: Path) -> Iterator[streams.LiveStream]:
+    with streams.LiveStream(clip, size=STREAM_SIZE, fps=30) as stream:
         yield stream
 
 
@@ -112,7 +114,7 @@ def _start_viewer(url: str, display: str, log: Path) -> subprocess.Popen:
     with log.open("w") as out:
         return subprocess.Popen(
             [sys.executable, "-c", VIEWER, url],
-            env=h.display_env(display),
+            env=processes.display_env(display),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -126,10 +128,10 @@ def _start_viewer(url: str, display: str, log: Path) -> subprocess.Popen:
 
 def test_wait_until_returns_the_value_and_times_out_bounded() -> None:
     calls = iter([0, None, "ready"])
-    assert h.wait_until(lambda: next(calls), timeout=2, interval=0.01) == "ready"
+    assert processes.wait_until(lambda: next(calls), timeout=2, interval=0.01) == "ready"
     t = time.monotonic()
     with pytest.raises(TimeoutError, match="never"):
-        h.wait_until(lambda: False, timeout=0.3, interval=0.05, message="never")
+        processes.wait_until(lambda: False, timeout=0.3, interval=0.05, message="never")
     assert time.monotonic() - t < 1.0
 
 
@@ -141,9 +143,9 @@ def test_sharpness_tells_blurred_from_sharp_and_honours_the_mask() -> None:
     left[:, :70] = 255
     right = np.zeros_like(left)
     right[:, 90:] = 255
-    assert h.sharpness(image, left) > 50 * h.sharpness(image, right)
-    assert h.sharpness(image, np.zeros_like(left)) == 0.0
-    assert h.sharpness(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)) == pytest.approx(h.sharpness(image))
+    assert windows.sharpness(image, left) > 50 * windows.sharpness(image, right)
+    assert windows.sharpness(image, np.zeros_like(left)) == 0.0
+    assert windows.sharpness(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)) == pytest.approx(windows.sharpness(image))
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -158,7 +160,7 @@ def test_two_xvfb_started_at_once_get_different_displays() -> None:
 
     def start() -> None:
         try:
-            results.append(h.start_xvfb(first=first))
+            results.append(x11.start_xvfb(first=first))
         except BaseException as exc:
             errors.append(exc)
 
@@ -171,21 +173,21 @@ def test_two_xvfb_started_at_once_get_different_displays() -> None:
         assert not errors, errors
         displays = {display for display, _ in results}
         assert len(displays) == 2, results
-        assert all(h.display_accepts_connections(display) for display in displays)
+        assert all(x11.display_accepts_connections(display) for display in displays)
     finally:
         for _, proc in results:
-            h.stop_xvfb(proc)
+            x11.stop_xvfb(proc)
     for display in displays:
-        assert not h.display_accepts_connections(display)
+        assert not x11.display_accepts_connections(display)
         assert not Path(f"/tmp/.X{display[1:]}-lock").exists()
 
 
 def test_xserver_context_manager(xdisplay: str) -> None:
-    with h.XServer() as x:
+    with x11.XServer() as x:
         assert x.display != xdisplay
-        assert h.display_accepts_connections(x.display)
+        assert x11.display_accepts_connections(x.display)
     assert x.process is None
-    assert not h.display_accepts_connections(x.display)
+    assert not x11.display_accepts_connections(x.display)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -193,20 +195,20 @@ def test_xserver_context_manager(xdisplay: str) -> None:
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def test_livestream_serves_live_frames_of_the_requested_size(camera: h.LiveStream) -> None:
+def test_livestream_serves_live_frames_of_the_requested_size(camera: streams.LiveStream) -> None:
     cap = cv2.VideoCapture(camera.url, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000])
     try:
         assert cap.isOpened(), camera.log()
         ok, frame = cap.read()
         assert ok
         assert frame.shape == (STREAM_SIZE[1], STREAM_SIZE[0], 3)
-        assert h.sharpness(frame) > 50  # real picture, not a flat colour
+        assert windows.sharpness(frame) > 50  # real picture, not a flat colour
     finally:
         cap.release()
 
 
 def test_testsrc_stream_and_kill() -> None:
-    with h.LiveStream(size=(320, 240), fps=15) as stream:
+    with streams.LiveStream(size=(320, 240), fps=15) as stream:
         assert stream.url.startswith("tcp://127.0.0.1:")
         cap = cv2.VideoCapture(stream.url, cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000])
         try:
@@ -219,21 +221,24 @@ def test_testsrc_stream_and_kill() -> None:
 
 
 def test_paused_stream_is_ended_on_exit(clip: Path) -> None:
-    with h.LiveStream(clip) as stream:
+    with streams.LiveStream(clip) as stream:
         stream.pause()
         proc = stream.process
     assert proc is not None and proc.poll() is not None  # SIGSTOPped ffmpeg ended anyway, and reaped
 
 
 def test_missing_clip_is_reported() -> None:
-    with pytest.raises(FileNotFoundError), h.LiveStream("/nonexistent/clip.mp4"):
+    with pytest.raises(FileNotFoundError), streams.LiveStream("/nonexistent/clip.mp4"):
         pass
 
 
-def test_frozen_stream_makes_reads_time_out(camera: h.LiveStream, tmp_path: Path) -> None:
+def test_frozen_stream_makes_reads_time_out(camera: streams.LiveStream, tmp_path: Path) -> None:
     log = tmp_path / "reader.log"
-    with log.open("w") as out, h.running([sys.executable, "-c", READER, camera.url, "5000"], stdout=out) as reader:
-        h.wait_until(lambda: "streaming" in log.read_text(), 10, 0.05, "reader never streamed")
+    with (
+        log.open("w") as out,
+        processes.running([sys.executable, "-c", READER, camera.url, "5000"], stdout=out) as reader,
+    ):
+        processes.wait_until(lambda: "streaming" in log.read_text(), 10, 0.05, "reader never streamed")
         camera.pause()
         paused_at = time.monotonic()
         code = reader.wait(timeout=10)
@@ -246,7 +251,7 @@ def test_frozen_stream_makes_reads_time_out(camera: h.LiveStream, tmp_path: Path
 
 
 def test_never_opening_stream_makes_open_fail_within_its_timeout() -> None:
-    with h.NeverOpeningStream() as dead:
+    with streams.NeverOpeningStream() as dead:
         t = time.monotonic()
         result = subprocess.run(
             [sys.executable, "-c", READER, dead.url, "3000"], capture_output=True, text=True, timeout=20, check=False
@@ -264,74 +269,81 @@ def test_never_opening_stream_makes_open_fail_within_its_timeout() -> None:
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def test_window_keys_screenshots_and_quit(xdisplay: str, camera: h.LiveStream, tmp_path: Path) -> None:
+def test_window_keys_screenshots_and_quit(xdisplay: str, camera: streams.LiveStream, tmp_path: Path) -> None:
     log = tmp_path / "viewer.log"
     app = _start_viewer(camera.url, xdisplay, log)
     try:
-        wid = h.find_window(TITLE, xdisplay, timeout=15, pid=app.pid, proc=app)
-        assert h.window_geometry(wid, xdisplay) == STREAM_SIZE
+        wid = windows.find_window(TITLE, xdisplay, timeout=15, pid=app.pid, proc=app)
+        assert windows.window_geometry(wid, xdisplay) == STREAM_SIZE
 
-        sharp_shot = h.screenshot(wid, xdisplay)
+        sharp_shot = windows.screenshot(wid, xdisplay)
         assert sharp_shot.shape == (STREAM_SIZE[1], STREAM_SIZE[0], 3)
-        sharp = h.sharpness(sharp_shot)
+        sharp = windows.sharpness(sharp_shot)
         assert sharp > 50, "the window shows no detailed picture"
 
-        h.send_key(wid, "p", xdisplay)
-        blurred = h.wait_until(
-            lambda: (s := h.sharpness(h.screenshot(wid, xdisplay))) < sharp / 5 and s, 5, 0.1, "blur never showed"
+        windows.send_key(wid, "p", xdisplay)
+        blurred = processes.wait_until(
+            lambda: (s := windows.sharpness(windows.screenshot(wid, xdisplay))) < sharp / 5 and s,
+            5,
+            0.1,
+            "blur never showed",
         )
-        h.send_key(wid, "p", xdisplay)
-        h.wait_until(lambda: h.sharpness(h.screenshot(wid, xdisplay)) > sharp / 2, 5, 0.1, "blur never went off")
+        windows.send_key(wid, "p", xdisplay)
+        processes.wait_until(
+            lambda: windows.sharpness(windows.screenshot(wid, xdisplay)) > sharp / 2, 5, 0.1, "blur never went off"
+        )
         assert log.read_text().count("blur") == 2, log.read_text()
 
-        h.send_key(wid, "q", xdisplay)
+        windows.send_key(wid, "q", xdisplay)
         t = time.monotonic()
         assert app.wait(timeout=2) == 0, log.read_text()
         print(f"sharp {sharp:.0f} -> blurred {blurred:.1f}; quit took {time.monotonic() - t:.2f} s")
         assert "quit" in log.read_text()
-        h.wait_until(lambda: not h.list_windows(TITLE, xdisplay), 2, 0.05, "window still shown after quit")
+        processes.wait_until(
+            lambda: not windows.list_windows(TITLE, xdisplay), 2, 0.05, "window still shown after quit"
+        )
     finally:
-        h.stop_process(app)
+        processes.stop_process(app)
 
 
-def test_closing_the_window_ends_the_app(xdisplay: str, camera: h.LiveStream, tmp_path: Path) -> None:
+def test_closing_the_window_ends_the_app(xdisplay: str, camera: streams.LiveStream, tmp_path: Path) -> None:
     log = tmp_path / "viewer.log"
     app = _start_viewer(camera.url, xdisplay, log)
     try:
-        wid = h.find_window(TITLE, xdisplay, timeout=15, pid=app.pid, proc=app)
-        h.close_window(wid, xdisplay)
+        wid = windows.find_window(TITLE, xdisplay, timeout=15, pid=app.pid, proc=app)
+        windows.close_window(wid, xdisplay)
         t = time.monotonic()
         assert app.wait(timeout=3) == 0, log.read_text()
         print(f"close -> exit took {time.monotonic() - t:.2f} s")
         assert "closed" in log.read_text()
-        assert not h.window_exists(wid, xdisplay)
+        assert not windows.window_exists(wid, xdisplay)
         with pytest.raises(RuntimeError, match="no window"):
-            h.close_window(wid, xdisplay)  # a gone window is an error, and it must not kill the test process
+            windows.close_window(wid, xdisplay)  # a gone window is an error, and it must not kill the test process
     finally:
-        h.stop_process(app)
+        processes.stop_process(app)
 
 
-def test_destroying_the_window_is_not_closing_it(xdisplay: str, camera: h.LiveStream, tmp_path: Path) -> None:
+def test_destroying_the_window_is_not_closing_it(xdisplay: str, camera: streams.LiveStream, tmp_path: Path) -> None:
     """Documents why close_window sends WM_DELETE_WINDOW: ``xdotool windowclose`` goes unnoticed by OpenCV/Qt."""
     log = tmp_path / "viewer.log"
     app = _start_viewer(camera.url, xdisplay, log)
     try:
-        wid = h.find_window(TITLE, xdisplay, timeout=15, pid=app.pid, proc=app)
-        h.destroy_window(wid, xdisplay)
+        wid = windows.find_window(TITLE, xdisplay, timeout=15, pid=app.pid, proc=app)
+        windows.destroy_window(wid, xdisplay)
         with pytest.raises(subprocess.TimeoutExpired):
             app.wait(timeout=1.5)
         assert "closed" not in log.read_text()
     finally:
-        h.stop_process(app)
+        processes.stop_process(app)
 
 
 def test_find_window_is_bounded_and_reports_a_dead_app(xdisplay: str) -> None:
     t = time.monotonic()
     with pytest.raises(TimeoutError):
-        h.find_window("^no such window$", xdisplay, timeout=0.5)
+        windows.find_window("^no such window$", xdisplay, timeout=0.5)
     assert time.monotonic() - t < 3
     with (
-        h.running([sys.executable, "-c", "raise SystemExit(7)"], display=xdisplay) as dead,
+        processes.running([sys.executable, "-c", "raise SystemExit(7)"], display=xdisplay) as dead,
         pytest.raises(RuntimeError, match="exited with 7"),
     ):
-        h.find_window(TITLE, xdisplay, timeout=10, proc=dead)
+        windows.find_window(TITLE, xdisplay, timeout=10, proc=dead)

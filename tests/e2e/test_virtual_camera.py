@@ -10,9 +10,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
+from harness.processes import stop_process, wait_until
+from harness.streams import LiveStream, free_tcp_port, is_listening
+from util import assert_error, bgblur_env, read_frames, run_bgblur, sharpness
 
-from tests.harness import LiveStream, free_tcp_port, is_listening, stop_process, wait_until
-from tests.util import assert_error, bgblur_env, read_frames, run_bgblur, sharpness
+pytestmark = pytest.mark.e2e  # slow, end to end: real processes, windows, streams
 
 
 class GreyRampStream(LiveStream):

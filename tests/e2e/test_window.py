@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
-import harness as h
 import numpy as np
 import pytest
+from harness import processes, streams, windows
+from util import bgblur_env, sharpness
 
-from tests.util import bgblur_env, sharpness
+pytestmark = pytest.mark.e2e  # slow, end to end: real processes, windows, streams
 
 SIZE = (640, 360)
 SHELF = (slice(0, 90), slice(0, 640))  # bookshelf above the speaker: background in every frame
@@ -38,7 +39,7 @@ def shelf_sharpness(clip: Path) -> float:
 def launch(display: str, *args: str | Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "bgblur", "--quiet", *map(str, args)],
-        env=h.display_env(display, bgblur_env()),
+        env=processes.display_env(display, bgblur_env()),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -48,12 +49,12 @@ def launch(display: str, *args: str | Path) -> subprocess.Popen:
 
 @pytest.fixture
 def live_window(xdisplay: str, clip: Path) -> Iterator[tuple[subprocess.Popen, int]]:
-    with h.LiveStream(clip, size=SIZE, fps=30) as stream:
+    with streams.LiveStream(clip, size=SIZE, fps=30) as stream:
         app = launch(xdisplay, "--source", stream.url)
         try:
-            yield app, h.find_window("^bgblur$", xdisplay, timeout=20, proc=app)
+            yield app, windows.find_window("^bgblur$", xdisplay, timeout=20, proc=app)
         finally:
-            h.stop_process(app)
+            processes.stop_process(app)
 
 
 def exits_within(app: subprocess.Popen, seconds: float) -> int:
@@ -72,7 +73,7 @@ def wait_for_shelf(wid: int, display: str, sharp: bool, reference: float) -> np.
         return seen[-1] > 0.5 * reference if sharp else seen[-1] < 0.2 * reference
 
     try:
-        return h.wait_for_screenshot(wid, display, condition, what="shelf")
+        return windows.wait_for_screenshot(wid, display, condition, what="shelf")
     except TimeoutError:
         state = "sharp" if sharp else "blurred"
         raise AssertionError(f"shelf never became {state} (reference {reference:.0f}), saw {seen[-12:]}") from None
@@ -80,25 +81,25 @@ def wait_for_shelf(wid: int, display: str, sharp: bool, reference: float) -> np.
 
 def test_window_shows_blur_and_p_toggles_it_q_quits(live_window, xdisplay: str, shelf_sharpness: float) -> None:
     app, wid = live_window
-    assert h.window_geometry(wid, xdisplay) == SIZE  # the frame at its real size, no toolbar
+    assert windows.window_geometry(wid, xdisplay) == SIZE  # the frame at its real size, no toolbar
     wait_for_shelf(wid, xdisplay, sharp=False, reference=shelf_sharpness)  # privacy on at start
-    h.send_key(wid, "p", xdisplay)
+    windows.send_key(wid, "p", xdisplay)
     wait_for_shelf(wid, xdisplay, sharp=True, reference=shelf_sharpness)
-    h.send_key(wid, "p", xdisplay)
+    windows.send_key(wid, "p", xdisplay)
     wait_for_shelf(wid, xdisplay, sharp=False, reference=shelf_sharpness)
-    h.send_key(wid, "q", xdisplay)
+    windows.send_key(wid, "q", xdisplay)
     assert exits_within(app, 2.0) == 0, app.stderr.read()
 
 
 def test_escape_quits(live_window, xdisplay: str) -> None:
     app, wid = live_window
-    h.send_key(wid, "Escape", xdisplay)
+    windows.send_key(wid, "Escape", xdisplay)
     assert exits_within(app, 2.0) == 0, app.stderr.read()
 
 
 def test_closing_the_window_quits(live_window, xdisplay: str) -> None:
     app, wid = live_window
-    h.close_window(wid, xdisplay)
+    windows.close_window(wid, xdisplay)
     assert exits_within(app, 2.0) == 0, app.stderr.read()
 
 
@@ -112,15 +113,15 @@ def test_ctrl_c_stops_cleanly_with_130(live_window) -> None:
 
 def test_sigterm_stops_cleanly_and_finalises_the_recording(xdisplay: str, clip: Path, tmp_path: Path) -> None:
     out = tmp_path / "call.mp4"
-    with h.LiveStream(clip, size=SIZE, fps=30) as stream:
+    with streams.LiveStream(clip, size=SIZE, fps=30) as stream:
         app = launch(xdisplay, "--source", stream.url, "--output", out)
         try:
-            h.find_window("^bgblur$", xdisplay, timeout=20, proc=app)
+            windows.find_window("^bgblur$", xdisplay, timeout=20, proc=app)
             time.sleep(2.0)
             app.send_signal(signal.SIGTERM)
             assert exits_within(app, 2.0) == 0, app.stderr.read()
         finally:
-            h.stop_process(app)
+            processes.stop_process(app)
     capture = cv2.VideoCapture(str(out))
     frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     ok, frame = capture.read()
@@ -131,55 +132,55 @@ def test_mirror_and_help_keys_on_a_still_picture(xdisplay: str, testdata: Path) 
     picture = testdata / "images" / "noperson_rooftop_view.jpg"
     app = launch(xdisplay, "--source", picture)
     try:
-        wid = h.find_window("^bgblur$", xdisplay, timeout=20, proc=app)
-        assert h.window_geometry(wid, xdisplay) == (1280, 720)
-        before = h.screenshot(wid, xdisplay)
+        wid = windows.find_window("^bgblur$", xdisplay, timeout=20, proc=app)
+        assert windows.window_geometry(wid, xdisplay) == (1280, 720)
+        before = windows.screenshot(wid, xdisplay)
         top = slice(0, 600)  # above the status line
-        h.send_key(wid, "m", xdisplay)
-        mirrored = h.wait_for_screenshot(
+        windows.send_key(wid, "m", xdisplay)
+        mirrored = windows.wait_for_screenshot(
             wid, xdisplay, lambda s: not np.array_equal(s[top], before[top]), what="mirror"
         )
         assert np.abs(mirrored[top].astype(int) - cv2.flip(before, 1)[top]).max() <= 2
         status_rows = slice(680, 720)
-        h.send_key(wid, "h", xdisplay)
-        helped = h.wait_for_screenshot(
+        windows.send_key(wid, "h", xdisplay)
+        helped = windows.wait_for_screenshot(
             wid, xdisplay, lambda s: not np.array_equal(s[status_rows], mirrored[status_rows]), what="help line"
         )
         # The help line is longer than the mode label: text now reaches further right.
         changed = np.abs(helped[status_rows].astype(int) - mirrored[status_rows]).max(axis=(0, 2)) > 60
         assert np.nonzero(changed)[0].max() > 400
-        h.send_key(wid, "q", xdisplay)
+        windows.send_key(wid, "q", xdisplay)
         assert exits_within(app, 2.0) == 0, app.stderr.read()
     finally:
-        h.stop_process(app)
+        processes.stop_process(app)
 
 
 def test_a_still_picture_on_screen_runs_the_model_once(xdisplay: str, testdata: Path) -> None:
     """The window redraws a still picture for keys, but its matte is the model's first answer, not 30 a second."""
     app = launch(xdisplay, "--source", testdata / "images" / "cihp_two_men_at_computer.jpg", "--stats")
     try:
-        wid = h.find_window("^bgblur$", xdisplay, timeout=20, proc=app)
+        wid = windows.find_window("^bgblur$", xdisplay, timeout=20, proc=app)
         time.sleep(1.5)  # ~50 redraws
-        h.send_key(wid, "p", xdisplay)  # privacy off and on again: matte and effect redone, the model not
-        h.send_key(wid, "p", xdisplay)
-        h.send_key(wid, "q", xdisplay)
+        windows.send_key(wid, "p", xdisplay)  # privacy off and on again: matte and effect redone, the model not
+        windows.send_key(wid, "p", xdisplay)
+        windows.send_key(wid, "q", xdisplay)
         assert exits_within(app, 2.0) == 0
         stats = app.stderr.read()
         assert re.search(r"^inference calls: 1 ", stats, re.MULTILINE), stats
     finally:
-        h.stop_process(app)
+        processes.stop_process(app)
 
 
 def test_stream_killed_mid_run_gives_a_bounded_clear_exit(xdisplay: str, clip: Path) -> None:
-    with h.LiveStream(clip, size=SIZE, fps=30) as stream:
+    with streams.LiveStream(clip, size=SIZE, fps=30) as stream:
         app = launch(xdisplay, "--source", stream.url, "--reconnect", "2", "--read-timeout", "2")
         try:
-            h.find_window("^bgblur$", xdisplay, timeout=20, proc=app)
+            windows.find_window("^bgblur$", xdisplay, timeout=20, proc=app)
             time.sleep(1.0)
             stream.kill()
             status = app.wait(20)
         finally:
-            h.stop_process(app)
+            processes.stop_process(app)
     stderr = app.stderr.read()
     assert status == 1, stderr
     assert "bgblur: error: " in stderr and "did not come back within 2 s" in stderr
@@ -187,13 +188,13 @@ def test_stream_killed_mid_run_gives_a_bounded_clear_exit(xdisplay: str, clip: P
 
 
 def test_stream_that_never_opens_fails_within_the_timeout(xdisplay: str) -> None:
-    with h.NeverOpeningStream() as never:
+    with streams.NeverOpeningStream() as never:
         start = time.monotonic()
         app = launch(xdisplay, "--source", never.url, "--open-timeout", "3")
         try:
             status = app.wait(20)
         finally:
-            h.stop_process(app)
+            processes.stop_process(app)
     assert time.monotonic() - start < 12
     stderr = app.stderr.read()
     assert status == 1 and "bgblur: error: cannot open stream" in stderr, stderr

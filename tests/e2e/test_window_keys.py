@@ -9,10 +9,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import cv2
-import harness as h
 import numpy as np
 import pytest
+from harness import processes, windows
 from util import bgblur_env, run_bgblur
+
+pytestmark = pytest.mark.e2e  # slow, end to end: real processes, windows, streams
 
 IMAGE = "images/cihp_two_men_at_computer.jpg"  # 576x313: the side-by-side view (1152 wide) fits the screen
 STATUS_ROWS = 30  # the status line at the bottom of the window is not the picture
@@ -22,9 +24,9 @@ def _press_until(wid: int, display: str, key: str, condition: Callable[[np.ndarr
     """Press ``key`` until the window shows ``what``. On a loaded machine Qt now and then misses a key sent right
     after focusing, as a person's press can be missed; like a person, press again (5 s apart: no late double)."""
     for _ in range(3):
-        h.send_key(wid, key, display)
+        windows.send_key(wid, key, display)
         try:
-            return h.wait_for_screenshot(wid, display, condition, timeout=5, what=what)
+            return windows.wait_for_screenshot(wid, display, condition, timeout=5, what=what)
         except TimeoutError:
             pass
     pytest.fail(f"the window never showed {what} after pressing {key} three times")
@@ -51,26 +53,26 @@ def test_keys_b_and_v_in_a_real_window(xdisplay: str, testdata: Path, tmp_path: 
         return shot.shape[:2] == (height, width) and np.abs(shot.astype(int) - image)[person].mean() < 3
 
     # Qt 5.15 now and then misses an X event of a new window on a busy machine and never paints it (see
-    # harness.start_window_manager): a window that stays unpainted is started once more, as a person would.
+    # harness.x11.start_window_manager): a window that stays unpainted is started once more, as a person would.
     for attempt in range(2):
         app = subprocess.Popen(
             [sys.executable, "-m", "bgblur", "--source", str(source)],
-            env=h.display_env(xdisplay, bgblur_env()),
+            env=processes.display_env(xdisplay, bgblur_env()),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         try:
-            window = h.find_window("^bgblur$", xdisplay, timeout=30, pid=app.pid, proc=app)
+            window = windows.find_window("^bgblur$", xdisplay, timeout=30, pid=app.pid, proc=app)
             try:
-                blurred = h.wait_for_screenshot(window, xdisplay, painted, timeout=10, what="the picture")
+                blurred = windows.wait_for_screenshot(window, xdisplay, painted, timeout=10, what="the picture")
                 break
             except TimeoutError:
-                cv2.imwrite(str(tmp_path / f"unpainted_{attempt}.png"), h.screenshot(window, xdisplay))
+                cv2.imwrite(str(tmp_path / f"unpainted_{attempt}.png"), windows.screenshot(window, xdisplay))
         except BaseException:
-            h.stop_process(app)
+            processes.stop_process(app)
             raise
-        h.stop_process(app)
+        processes.stop_process(app)
         app.communicate(timeout=10)
     else:
         pytest.fail(f"the window never showed the picture, twice: see {tmp_path}/unpainted_*.png")
@@ -86,7 +88,7 @@ def test_keys_b_and_v_in_a_real_window(xdisplay: str, testdata: Path, tmp_path: 
 
         _press_until(window, xdisplay, "v", matte_beside, "the matte beside the output")
         for _ in range(3):  # q quits; pressed again only if a press was missed (see _press_until)
-            h.send_key(window, "q", xdisplay)
+            windows.send_key(window, "q", xdisplay)
             try:
                 assert app.wait(timeout=5) == 0
                 break

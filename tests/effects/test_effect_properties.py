@@ -1,75 +1,22 @@
-"""Properties of the matte and compositing functions over random frame shapes, dtypes, kernels and matte values
+"""Properties of the compositing and blur functions over random frame shapes, kernels and matte values
 (hypothesis). Only public behaviour is checked, so the effects' internals may change freely."""
 
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
+from strategies import SETTINGS, frames, kernels, mattes, sizes
 
-from bgblur.effects import BlurBackground, blur, composite, halo_free_blur
-from bgblur.matte import MatteMaker
-
-SETTINGS = settings(max_examples=60, deadline=None)
-sizes = st.tuples(st.integers(1, 72), st.integers(1, 96))  # (height, width), down to a single pixel
-kernels = st.integers(0, 50).map(lambda k: 2 * k + 1)  # the CLI's odd kernels, 1..101
-levels = st.integers(0, 255)
-
-
-@st.composite
-def frames(draw: st.DrawFn, size: tuple[int, int] | None = None) -> np.ndarray:
-    """A BGR uint8 frame: flat, noisy, or a mix of both (flat areas catch rounding, noise catches range bugs)."""
-    h, w = size or draw(sizes)
-    kind = draw(st.sampled_from(["flat", "noise", "arrays"]))
-    if kind == "flat":
-        return np.full((h, w, 3), draw(st.tuples(levels, levels, levels)), np.uint8)
-    if kind == "noise":
-        return np.random.default_rng(draw(st.integers(0, 2**32 - 1))).integers(0, 256, (h, w, 3), dtype=np.uint8)
-    return draw(arrays(np.uint8, (h, w, 3)))
-
-
-@st.composite
-def mattes(draw: st.DrawFn, size: tuple[int, int], dtype: type = np.float32) -> np.ndarray:
-    """A matte in 0..1: constant, random, or with the exact end values 0 and 1 mixed in."""
-    h, w = size
-    kind = draw(st.sampled_from(["zeros", "ones", "random", "binary", "arrays"]))
-    if kind == "zeros":
-        return np.zeros((h, w), dtype)
-    if kind == "ones":
-        return np.ones((h, w), dtype)
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    if kind == "random":
-        return rng.random((h, w)).astype(dtype)
-    if kind == "binary":
-        return (rng.random((h, w)) > 0.5).astype(dtype)
-    return draw(arrays(dtype, (h, w), elements=st.floats(0, 1, width=32)))
+from bgblur.effects.blur import BlurBackground, blur, halo_free_blur
+from bgblur.effects.compose import composite
 
 
 @st.composite
 def frame_and_matte(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
+    """A frame and an 8-bit matte (255 = person) of its size: the 0..1 mattes, rounded as the matte maker does."""
     size = draw(sizes)
-    return draw(frames(size)), draw(mattes(size))
-
-
-@SETTINGS
-@given(data=st.data(), threshold=st.floats(0.05, 0.95), dtype=st.sampled_from([np.float32, np.float64]))
-def test_matte_maker_shape_dtype_range(data: st.DataObject, threshold: float, dtype: type) -> None:
-    size = data.draw(sizes)
-    probability = data.draw(mattes(size, dtype))
-    frame = data.draw(frames(size))
-    alpha = MatteMaker(threshold)(probability, frame)
-    assert alpha.shape == size
-    assert alpha.dtype == np.uint8  # 8-bit weights, 255 = person: the range is the type's
-
-
-@SETTINGS
-@given(size=sizes, data=st.data(), threshold=st.floats(0.15, 0.85))
-def test_matte_maker_sure_answers_stay_sure(size: tuple[int, int], data: st.DataObject, threshold: float) -> None:
-    """Certain background stays background (0) and a certain person stays person (255)."""
-    frame = data.draw(frames(size))
-    assert (MatteMaker(threshold)(np.zeros(size, np.float32), frame) == 0).all()
-    assert (MatteMaker(threshold)(np.ones(size, np.float32), frame) == 255).all()
+    return draw(frames(size)), (draw(mattes(size)) * 255 + 0.5).astype(np.uint8)
 
 
 @SETTINGS
@@ -82,7 +29,7 @@ def test_composite_is_a_blend_of_its_two_pictures(data: st.DataObject) -> None:
     low = np.minimum(frame, background).astype(int)
     high = np.maximum(frame, background).astype(int)
     assert (out >= low - 1).all() and (out <= high + 1).all()  # between the two, up to rounding
-    ones, zeros = np.ones_like(alpha), np.zeros_like(alpha)
+    ones, zeros = np.full_like(alpha, 255), np.zeros_like(alpha)
     assert np.abs(composite(frame, background, ones).astype(int) - frame).max() <= 1
     assert np.abs(composite(frame, background, zeros).astype(int) - background).max() <= 1
 
@@ -120,7 +67,7 @@ def test_blur_background_end_values(data: st.DataObject, kernel: int) -> None:
     # The room's 8-level bound (above) enters where the matte leaves it weight (alpha < 0.5 there: ≤ 4 levels),
     # plus the 8-bit blend's rounding: 6 levels of slack, still no new colours.
     assert (out >= lo - 6).all() and (out <= hi + 6).all()
-    person = effect(frame, np.ones(frame.shape[:2], np.float32))
+    person = effect(frame, np.full(frame.shape[:2], 255, np.uint8))
     assert np.abs(person.astype(int) - frame).max() <= 1
-    room = effect(frame, np.zeros(frame.shape[:2], np.float32))
+    room = effect(frame, np.zeros(frame.shape[:2], np.uint8))
     assert np.abs(room.astype(int) - blur(frame, kernel)).max() <= 2

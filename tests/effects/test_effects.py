@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from bgblur.effects import BlurBackground, alpha_to_u8, blur, composite, halo_free_blur
+from bgblur.effects.blur import BlurBackground, blur, halo_free_blur
+from bgblur.effects.compose import composite
 
 H, W = 360, 640
 
@@ -26,25 +27,31 @@ def figure_mask() -> np.ndarray:
     return mask
 
 
+def to_u8(alpha: np.ndarray) -> np.ndarray:
+    """A 0..1 float matte as the 8-bit matte the effects take (255 = person), rounded."""
+    return (alpha * 255 + 0.5).astype(np.uint8)
+
+
 def soft_matte(mask: np.ndarray) -> np.ndarray:
-    """A matte with a soft edge straddling the figure's outline, as the matte maker produces."""
-    return cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), 2.0)
+    """A matte with a soft edge straddling the figure's outline, as the matte maker produces (8-bit)."""
+    return to_u8(cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (0, 0), 2.0))
 
 
 def ring_outside(mask: np.ndarray, alpha: np.ndarray, width: int) -> np.ndarray:
     """Pixels the matte calls pure room (alpha 0) within ``width`` px of the figure."""
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1))
     near = cv2.dilate(mask, kernel) > 0
-    return near & (alpha_to_u8(alpha) == 0)
+    return near & (alpha == 0)
 
 
 def test_composite_matches_float_blend_within_one_level() -> None:
     rng = np.random.default_rng(1)
     frame = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
     background = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
-    alpha = rng.random((H, W), dtype=np.float32)
+    alpha8 = to_u8(rng.random((H, W), dtype=np.float32))
+    alpha = alpha8.astype(np.float32) / 255  # the blend the 8-bit matte stands for
     reference = alpha[..., None] * frame + (1 - alpha[..., None]) * background
-    result = composite(frame, background, alpha)
+    result = composite(frame, background, alpha8)
     assert result.dtype == np.uint8 and result.shape == frame.shape
     assert np.abs(result.astype(np.float32) - reference).max() <= 1.5
 
@@ -52,8 +59,8 @@ def test_composite_matches_float_blend_within_one_level() -> None:
 def test_composite_takes_person_where_alpha_is_one_and_room_where_zero() -> None:
     frame = np.full((H, W, 3), 200, np.uint8)
     background = np.full((H, W, 3), 10, np.uint8)
-    alpha = np.zeros((H, W), np.float32)
-    alpha[:, : W // 2] = 1.0
+    alpha = np.zeros((H, W), np.uint8)
+    alpha[:, : W // 2] = 255
     result = composite(frame, background, alpha)
     assert (result[:, : W // 2] == 200).all()
     assert (result[:, W // 2 :] == 10).all()
@@ -95,7 +102,7 @@ def test_person_stays_sharp_and_room_is_blurred() -> None:
     rng = np.random.default_rng(2)
     frame = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
     mask = figure_mask()
-    alpha = (mask > 0).astype(np.float32)
+    alpha = np.where(mask > 0, 255, 0).astype(np.uint8)
     result = BlurBackground(41)(frame, alpha)
     inside = mask > 0
     assert (result[inside] == frame[inside]).all()
@@ -106,7 +113,7 @@ def test_person_stays_sharp_and_room_is_blurred() -> None:
 def test_nobody_found_blurs_the_whole_frame() -> None:
     rng = np.random.default_rng(3)
     frame = rng.integers(0, 256, (H, W, 3), dtype=np.uint8)
-    result = BlurBackground(41)(frame, np.zeros((H, W), np.float32))
+    result = BlurBackground(41)(frame, np.zeros((H, W), np.uint8))
     assert result.std() < frame.std() / 4
 
 
@@ -114,7 +121,7 @@ def test_halo_free_blur_of_a_plain_room_is_its_blur() -> None:
     """Where the matte is all room, the normalised convolution is just the blur."""
     room = dark_textured_room(4)
     plain = blur(room, 41).astype(np.int16)
-    weighted = halo_free_blur(room, np.zeros((H, W), np.float32), 41).astype(np.int16)
+    weighted = halo_free_blur(room, np.zeros((H, W), np.uint8), 41).astype(np.int16)
     assert np.abs(plain - weighted).max() <= 2
 
 
@@ -138,6 +145,6 @@ def test_frame_size_change_is_handled() -> None:
     effect = BlurBackground(41)
     for h, w in ((H, W), (241, 333), (H, W)):
         frame = np.full((h, w, 3), 100, np.uint8)
-        alpha = np.zeros((h, w), np.float32)
-        alpha[: h // 2] = 1
+        alpha = np.zeros((h, w), np.uint8)
+        alpha[: h // 2] = 255
         assert effect(frame, alpha).shape == (h, w, 3)

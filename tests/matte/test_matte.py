@@ -6,7 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from bgblur.matte import MatteMaker, TemporalSmoother, guided_coefficients, keep_regions
+from bgblur.matte import MatteMaker
+from bgblur.matte.refine import guided_coefficients
+from bgblur.matte.regions import keep_regions
+from bgblur.matte.smoothing import TemporalSmoother
 
 H, W = 240, 320
 

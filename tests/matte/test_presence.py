@@ -1,5 +1,5 @@
 """Person-presence check: the bundled face detector on real pictures, its box decoding, the region logic on
-crafted mattes (with a stand-in detector), and ``--presence`` end to end on the coffee cup."""
+crafted mattes (with a stand-in detector), the pose model as body detector (end to end: e2e/test_presence_cli.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from bgblur.matte import MatteMaker
-from bgblur.presence import INPUT_SIZE, Face, FaceDetector, PresenceCheck, blazeface_anchors, decode_faces
-from bgblur.segmenters import BUILTIN_MODELS
+from bgblur.matte.detectors import INPUT_SIZE, Face, FaceDetector, blazeface_anchors, decode_faces
+from bgblur.matte.presence import PresenceCheck
+from bgblur.models import BUILTIN_MODELS
 from bgblur.segmenters.single_pass import SinglePassSegmenter
-from tests.util import assert_blurred_everywhere, assert_error, person_regions, run_bgblur, sharpness
 
 # The left woman's face in cihp_two_women_graduation (500x752), read off the picture: x 305..400, y 210..310.
 GRADUATION_FACE = (305, 210, 400, 310)
@@ -186,15 +186,6 @@ def test_bad_presence_mode_is_refused() -> None:
         PresenceCheck("off", FakeDetector())
 
 
-def test_presence_option_blurs_the_coffee_cup_everywhere(testdata: Path, tmp_path: Path) -> None:
-    source = testdata / "images" / "noperson_coffee_cup.jpg"
-    out = tmp_path / "out.png"
-    result = run_bgblur("--source", source, "--output", out, "--no-window", "--presence", "face-or-body")
-    assert result.returncode == 0, result.stderr
-    image, output = cv2.imread(str(source)), cv2.imread(str(out))
-    assert_blurred_everywhere(image, output)
-
-
 class FakeBody:
     """Says "a body" for boxes whose centre lies inside one of its rectangles, and records what it was asked."""
 
@@ -240,7 +231,7 @@ def test_a_confirmed_body_is_remembered_between_detector_frames() -> None:
 
 
 def test_body_detector_tells_people_from_a_cup(testdata: Path, pose_model: Path) -> None:
-    from bgblur.presence import BodyDetector
+    from bgblur.matte.detectors import BodyDetector
 
     body = BodyDetector(pose_model)
     images = testdata / "images"
@@ -255,49 +246,3 @@ def test_body_detector_tells_people_from_a_cup(testdata: Path, pose_model: Path)
     assert w * h > 0.1 * cup.shape[0] * cup.shape[1]
     assert body.score(cup, (x, y, x + w, y + h)) < 0.1
     assert not body.is_body(cup, (0, 0, cup.shape[1], cup.shape[0]))
-
-
-def test_face_or_pose_end_to_end_keeps_the_dancer_sharp_and_blurs_the_cup(
-    testdata: Path, pose_model: Path, tmp_path: Path
-) -> None:
-    name = "davis_breakdance_flare_f010"
-    source = testdata / "images" / f"{name}.jpg"
-    inside, _ = person_regions(cv2.imread(str(testdata / "masks" / f"{name}.png"), cv2.IMREAD_GRAYSCALE))
-    image = cv2.imread(str(source))
-    outputs = {}
-    for mode in ("face", "face-or-pose"):  # no face is found on the upside-down dancer
-        out = tmp_path / f"{mode}.png"
-        args = ["--source", source, "--output", out, "--no-window", "--presence", mode, "--pose-model", pose_model]
-        result = run_bgblur(*(args if mode == "face-or-pose" else args[:-2]))
-        assert result.returncode == 0, result.stderr
-        outputs[mode] = cv2.imread(str(out))
-    assert sharpness(outputs["face"], inside) < 0.5 * sharpness(image, inside)  # blurred: no evidence
-    assert sharpness(outputs["face-or-pose"], inside) > 0.9 * sharpness(image, inside)  # the pose model found a body
-    cup = testdata / "images" / "noperson_coffee_cup.jpg"
-    out = tmp_path / "cup.png"
-    result = run_bgblur(
-        "--source", cup, "--output", out, "--no-window", "--presence", "face-or-pose", "--pose-model", pose_model
-    )
-    assert result.returncode == 0, result.stderr
-    assert_blurred_everywhere(cv2.imread(str(cup)), cv2.imread(str(out)))
-
-
-def test_pose_model_errors(tmp_path: Path) -> None:
-    missing = tmp_path / "nowhere.tflite"
-    source = str(tmp_path / "in.png")
-    cv2.imwrite(source, np.full((64, 64, 3), 90, np.uint8))
-    out = tmp_path / "out.png"
-    common = ["--source", source, "--output", out, "--no-window"]
-    assert_error(run_bgblur(*common, "--pose-model", missing), 2, "--pose-model", "--presence face-or-pose")
-    assert_error(
-        run_bgblur(*common, "--presence", "face-or-pose", "--pose-model", missing),
-        1,
-        "nowhere.tflite",
-        "download_models.py --pose",
-    )
-    wrong = tmp_path / "face.tflite"  # a real model, but not the pose model
-    wrong.write_bytes(
-        (Path(__file__).resolve().parents[1] / "bgblur" / "data" / "face_detection_short_range.tflite").read_bytes()
-    )
-    assert_error(run_bgblur(*common, "--presence", "face-or-pose", "--pose-model", wrong), 1, "not MediaPipe's pose")
-    assert not out.exists()

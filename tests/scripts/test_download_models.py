@@ -21,7 +21,7 @@ from types import ModuleType
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "download_models.py"
 MEMBER = "mask_rcnn_inception_v2_coco_2018_01_28/frozen_inference_graph.pb"
 FAKE_PB = b"\x0a\x05fake!" + bytes(range(256)) * 64  # small stand-in for the 64 MB frozen graph

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from util import MemorySink
 
-from bgblur.effects import BlurBackground, blur
+from bgblur.effects.blur import BlurBackground, blur
 from bgblur.matte import MatteMaker
-from bgblur.pipeline import Pipeline
-from bgblur.segmenters import FailClosedSegmenter, create_segmenter
-from bgblur.simulated import SimulatedCamera
-from bgblur.sources import VideoFileSource
+from bgblur.run import Outputs, Pipeline, run_pipeline
+from bgblur.segmenters import create_segmenter
+from bgblur.segmenters.fail_closed import FailClosedSegmenter
+from bgblur.sources.files import VideoFileSource
+from bgblur.sources.simulated import SimulatedCamera
 
 
 class FlakyModel:
@@ -44,7 +45,9 @@ def test_file_run_blurs_failed_frames_whole_and_reports_once(testdata: Path, cap
     guarded = FailClosedSegmenter(FlakyModel(range(10, 20)))
     output = MemorySink()
     with VideoFileSource(clip) as source:
-        Pipeline(source, guarded, MatteMaker(0.5), BlurBackground(41), output=output, progress=False).run()
+        run_pipeline(
+            Pipeline(guarded, MatteMaker(0.5), BlurBackground(41), Outputs(result=output)), source, progress=False
+        )
     with VideoFileSource(clip) as source:
         frames = [source.read().image for _ in range(80)]
     assert len(output.images) == 80 and guarded.failures == 10 and guarded.calls == 80
@@ -61,7 +64,7 @@ def test_live_run_keeps_going_blurred_while_the_model_fails(testdata: Path) -> N
     camera = SimulatedCamera(images * 10, fps=60, frame_limit=40)
     guarded = FailClosedSegmenter(FlakyModel(range(0, 10_000)))  # fails on every frame
     output = MemorySink()
-    Pipeline(camera, guarded, MatteMaker(0.5), BlurBackground(41), output=output, progress=False).run()
+    run_pipeline(Pipeline(guarded, MatteMaker(0.5), BlurBackground(41), Outputs(result=output)), camera, progress=False)
     assert guarded.failures == guarded.calls > 0
     assert len(output.images) >= 20
     for image in output.images:

@@ -1,4 +1,5 @@
-"""Tiled second look (--tiles): geometry of the tiles, and what it changes on real photos with masks."""
+"""Tiled second look (--tiles): geometry of the tiles, what it changes on real photos with masks, and how the options
+wire it (a whole command-line run: e2e/test_tiled_cli.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
-from bgblur.cli import build_parser, build_segmenter
+from bgblur.build import build_segmenter
+from bgblur.cli import build_parser
 from bgblur.errors import UsageError
 from bgblur.segmenters import create_segmenter
 from bgblur.segmenters.tiled import TiledSegmenter, edge_weights, tile_offsets
-from tests.util import person_regions, run_bgblur, sharpness
 
 
 def test_tiles_cover_the_frame_with_half_a_tile_of_overlap() -> None:
@@ -88,27 +89,3 @@ def test_still_pictures_get_tiles_by_default(mrcnn_dir: Path) -> None:
     assert not isinstance(build_segmenter(parse(["--no-tiles"]), still=True), TiledSegmenter)
     # Mask R-CNN has no tiles: a picture just gets the model, no error unless --tiles is asked for.
     assert not isinstance(build_segmenter(parse(["--mask-rcnn", str(mrcnn_dir)]), still=True), TiledSegmenter)
-
-
-def test_a_picture_keeps_the_far_person_sharp_and_the_wall_blurred(testdata: Path, tmp_path: Path) -> None:
-    """End to end: the bgblur command on the rollerblade photo. By default (tiles on a picture) she stays sharp
-    and the graffiti wall behind her is blurred; with --no-tiles the whole-frame view merges her with the wall,
-    which is then shown sharp around her."""
-    name = "davis_rollerblade_f010"
-    image, truth = _picture(testdata, name)
-    inside, outside = person_regions(truth.astype(np.uint8) * 255, margin=5)
-    x, y, w, h = cv2.boundingRect(inside)
-    near = np.zeros_like(outside)
-    near[max(0, y - h // 2) : y + h + h // 2, max(0, x - w) : x + 2 * w] = 1  # the wall around her
-    near &= outside
-    detail = {}
-    for extra in ([], ["--no-tiles"]):
-        out = tmp_path / f"out{len(extra)}.png"
-        result = run_bgblur("--source", testdata / "images" / f"{name}.jpg", "--output", out, "--no-window", *extra)
-        assert result.returncode == 0, result.stderr
-        output = cv2.imread(str(out))
-        detail[" ".join(extra) or "default"] = (sharpness(output, inside), sharpness(output, near))
-    original = (sharpness(image, inside), sharpness(image, near))
-    assert detail["default"][0] > 0.8 * original[0], (detail, original)  # the person: shown as she is
-    assert detail["default"][1] < 0.1 * original[1], (detail, original)  # the wall: blurred
-    assert detail["--no-tiles"][1] > 0.25 * original[1], (detail, original)  # without tiles: partly sharp

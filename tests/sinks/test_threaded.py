@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from bgblur.writer import ThreadedWriter
+from bgblur.sinks.threaded import ThreadedWriter
 
 
 class SlowSink:
@@ -33,19 +33,22 @@ def test_every_picture_written_in_order_and_the_thread_joined() -> None:
     writer = ThreadedWriter(sink, depth=2)
     for value in range(40):
         writer.write(np.full((2, 2), value, np.uint8))
-    writer.finish()
-    assert sink.written == list(range(40))
-    assert not sink.closed  # finish() leaves the sink to its owner
-    assert threading.active_count() == threads
     writer.close()
-    assert sink.closed
+    assert sink.written == list(range(40))
+    assert sink.closed  # close() writes what is queued, then closes the sink
+    assert threading.active_count() == threads
+    writer.close()  # a second close is safe and writes nothing more
+    assert sink.written == list(range(40))
 
 
 def test_a_failed_write_is_raised_in_the_callers_thread() -> None:
-    writer = ThreadedWriter(SlowSink(fail_at=3), depth=2)
+    sink = SlowSink(fail_at=3)
+    writer = ThreadedWriter(sink, depth=2)
     with pytest.raises(OSError, match="disk full"):
         for value in range(50):
             writer.write(np.full((2, 2), value, np.uint8))
-        writer.finish()
     with pytest.raises(OSError, match="disk full"):  # the thread is joined, and the failure stays reported
-        writer.finish()
+        writer.write(np.full((2, 2), 0, np.uint8))
+    with pytest.raises(OSError, match="disk full"):  # close() reports it too, and still closes the sink
+        writer.close()
+    assert sink.closed

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from bgblur.errors import BgblurError
-from bgblur.prefetch import PrefetchSource
-from bgblur.sources import Frame, Source
+from bgblur.frames import Frame, StreamInfo
+from bgblur.sources.base import Source
+from bgblur.sources.prefetch import PrefetchSource
 
 
 class CountingSource(Source):
@@ -18,7 +19,7 @@ class CountingSource(Source):
     def __init__(self, count: int, fail_at: int | None = None) -> None:
         self.count = count
         self.fail_at = fail_at
-        self.frame_count = count
+        self.info = StreamInfo("counting source", (2, 2), 30.0, frame_count=count)
         self.next_index = 0
         self.closed = False
 

@@ -1,0 +1,53 @@
+"""The file loop: every frame in order, the model step run ahead in the decoder thread."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from util import MemorySink
+
+from bgblur.effects.visualize import Visualizer, draw_detections
+from bgblur.matte import MatteMaker
+from bgblur.run import Outputs, Pipeline, run_pipeline
+from bgblur.segmenters.maskrcnn import MaskRCNNSegmenter
+from bgblur.segmenters.recorder import DetectionRecorder
+from bgblur.sources.files import VideoFileSource
+
+
+def test_visualize_on_a_video_draws_each_frame_with_its_own_detections(
+    testdata: Path, mrcnn_dir: Path, tmp_path: Path
+) -> None:
+    """A file is segmented a few frames ahead of the drawing: each frame must still get its own detections."""
+    clip = tmp_path / "four.mp4"
+    names = ["davis_breakdance_flare_f010", "davis_rollerblade_f010", "cihp_two_men_at_computer", "noperson_coffee_cup"]
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
+    for name in names:
+        writer.write(cv2.resize(cv2.imread(str(testdata / "images" / f"{name}.jpg")), (320, 240)))
+    writer.release()
+    capture = cv2.VideoCapture(str(clip))
+    frames = [capture.read()[1] for _ in names]
+    capture.release()
+
+    class SlowDrawing(Visualizer):
+        """Gives the model thread time to finish the next frame before this one is drawn (the race to catch)."""
+
+        def __call__(self, frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+            time.sleep(1.5)
+            return super().__call__(frame, alpha)
+
+    recorder = DetectionRecorder(MaskRCNNSegmenter(mrcnn_dir))
+    sink = MemorySink()
+    pipeline = Pipeline(recorder, MatteMaker(0.3), SlowDrawing(recorder, 0.3), Outputs(result=sink))
+    with VideoFileSource(clip) as source:
+        run_pipeline(pipeline, source, progress=False)
+    pipeline.close()
+
+    reference = MaskRCNNSegmenter(mrcnn_dir)
+    expected = [draw_detections(f, reference.detect(f), reference.colors, mask_threshold=0.3) for f in frames]
+    assert len(sink.images) == len(frames)
+    assert len({e.tobytes() for e in expected}) == len(frames)  # the frames' drawings differ: the check can fail
+    for picture, wanted in zip(sink.images, expected, strict=True):
+        assert np.array_equal(picture, wanted)
