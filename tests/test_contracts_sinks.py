@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import ClassVar
 
 import cv2
-import harness
 import numpy as np
 import pytest
+from harness import processes
 
 from bgblur.errors import BgblurError
 from bgblur.sinks import SinkGroup
@@ -87,7 +87,7 @@ def test_files_appear_complete_only_on_close(sink) -> None:
     for path in files:
         assert not path.exists(), f"{name}: {path.name} visible before close"
     if name == "virtual camera":  # it sends the newest frame at its own steady rate: give it a few periods
-        harness.wait_until(lambda: opened.frames >= 2, 2.0, 0.01, "frames sent")
+        processes.wait_until(lambda: opened.frames >= 2, 2.0, 0.01, "frames sent")
     opened.close()
     for path in files:
         assert path.is_file() and not partial_path(path).exists(), name

@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
-import harness
 import numpy as np
 import pytest
+from harness import streams
 
 from bgblur.sources import Source, open_source
 from bgblur.sources.files import ImageSource, VideoFileSource
@@ -60,7 +60,7 @@ def simulated_camera(testdata: Path, tmp_path: Path) -> Iterator[Source]:
 
 @contextmanager
 def live_stream(testdata: Path, tmp_path: Path) -> Iterator[Source]:
-    with harness.LiveStream(testdata / "videos" / "davis_hike.mp4", size=(320, 180), fps=30) as camera:
+    with streams.LiveStream(testdata / "videos" / "davis_hike.mp4", size=(320, 180), fps=30) as camera:
         yield open_source(camera.url, open_timeout=10, read_timeout=5, reconnect_for=0.5)
 
 

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import cv2
-import harness as h
 import numpy as np
 import pytest
+from harness import processes, streams, windows
 from util import bgblur_env
 
 SIZE = (480, 270)  # the stream; the matte view doubles its width
@@ -22,21 +22,21 @@ STATUS_ROWS = 30
 @pytest.mark.e2e
 def test_v_with_privacy_off_shows_the_matte_of_a_live_stream(xdisplay: str, testdata: Path) -> None:
     width, height = SIZE
-    with h.LiveStream(testdata / "videos" / "talking_head_bookshelf.mp4", size=SIZE, fps=30) as camera:
+    with streams.LiveStream(testdata / "videos" / "talking_head_bookshelf.mp4", size=SIZE, fps=30) as camera:
         app = subprocess.Popen(
             [sys.executable, "-m", "bgblur", "--source", camera.url, "--quiet"],
-            env=h.display_env(xdisplay, bgblur_env()),
+            env=processes.display_env(xdisplay, bgblur_env()),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         try:
-            window = h.find_window("^bgblur$", xdisplay, timeout=30, pid=app.pid, proc=app)
-            h.wait_for_screenshot(
+            window = windows.find_window("^bgblur$", xdisplay, timeout=30, pid=app.pid, proc=app)
+            windows.wait_for_screenshot(
                 window, xdisplay, lambda s: s.shape[:2] == (height, width) and s.mean() > 20, 15, "the stream"
             )
-            h.send_key(window, "p", xdisplay)  # privacy off: the room is shown as it is
-            h.send_key(window, "v", xdisplay)
+            windows.send_key(window, "p", xdisplay)  # privacy off: the room is shown as it is
+            windows.send_key(window, "v", xdisplay)
 
             def matte_of_a_person(shot: np.ndarray) -> bool:
                 if shot.shape[:2] != (height, 2 * width):
@@ -44,13 +44,13 @@ def test_v_with_privacy_off_shows_the_matte_of_a_live_stream(xdisplay: str, test
                 matte = cv2.cvtColor(shot[: height - STATUS_ROWS, width:], cv2.COLOR_BGR2GRAY)
                 return 0.05 < (matte > 200).mean() < 0.8  # a person-sized white shape, not black
 
-            shot = h.wait_for_screenshot(window, xdisplay, matte_of_a_person, 15, "the matte beside the stream")
+            shot = windows.wait_for_screenshot(window, xdisplay, matte_of_a_person, 15, "the matte beside the stream")
             # Privacy is off: the left half is the stream itself, sharp (not the blurred room).
-            assert h.sharpness(shot[: height - STATUS_ROWS, :width]) > 50
-            h.send_key(window, "q", xdisplay)
+            assert windows.sharpness(shot[: height - STATUS_ROWS, :width]) > 50
+            windows.send_key(window, "q", xdisplay)
             assert app.wait(timeout=15) == 0
         finally:
             if app.poll() is None:
-                h.stop_process(app)
+                processes.stop_process(app)
             _, err = app.communicate(timeout=10)
     assert "Traceback" not in err, err

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import cv2
-import harness as h
 import pytest
+from harness import processes, windows
 
 from bgblur.sinks.overlays import FpsMeter
 from tests.util import bgblur_env
@@ -47,7 +47,7 @@ def run_in_window(display: str, *args: str | Path, cwd: Path) -> tuple[float, st
     (the first frame shown) to its exit, and its stderr."""
     app = subprocess.Popen(
         [sys.executable, "-m", "bgblur", "--quiet", "--no-config", "--stats", *map(str, args)],
-        env=h.display_env(display, bgblur_env()),
+        env=processes.display_env(display, bgblur_env()),
         cwd=cwd,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -55,12 +55,12 @@ def run_in_window(display: str, *args: str | Path, cwd: Path) -> tuple[float, st
         text=True,
     )
     try:
-        h.find_window("^bgblur$", display, timeout=30, proc=app)
+        windows.find_window("^bgblur$", display, timeout=30, proc=app)
         start = time.monotonic()
         _, stderr = app.communicate(timeout=90)
         seen = time.monotonic() - start
     finally:
-        h.stop_process(app)
+        processes.stop_process(app)
     assert app.returncode == 0, stderr
     return seen, stderr
 
