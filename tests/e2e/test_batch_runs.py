@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 import cv2
-import harness
 import numpy as np
 import pytest
+from harness import processes
 from util import assert_error, bgblur_env, read_video, run_bgblur
 
 pytestmark = pytest.mark.e2e  # whole commands on real files (~25 s for the module)
@@ -199,17 +199,17 @@ def test_ctrl_c_leaves_only_complete_outputs_and_the_next_run_finishes(testdata:
     )
     try:
         # The biggest file goes first; once it is out, the next one is being made: interrupt it.
-        harness.wait_until(lambda: [p for p in out.glob("*") if p.name in OUTPUTS], 120, 0.05, "a first output")
+        processes.wait_until(lambda: [p for p in out.glob("*") if p.name in OUTPUTS], 120, 0.05, "a first output")
         os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the whole process group
         _, stderr = proc.communicate(timeout=60)
     finally:
-        harness.stop_process(proc)
+        processes.stop_process(proc)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr, stderr
     assert "not finished" in stderr, stderr
     # No worker left (multiprocessing's resource tracker leaves once it sees its parent gone).
     group = ["pgrep", "-a", "-g", str(proc.pid)]
-    harness.wait_until(lambda: not subprocess.run(group, capture_output=True).stdout, 10, 0.1, "the workers to end")
+    processes.wait_until(lambda: not subprocess.run(group, capture_output=True).stdout, 10, 0.1, "the workers to end")
     finished = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     assert finished and len(finished) < len(OUTPUTS), finished
     assert all(not name.startswith(".") for name in finished)  # no partial file, not even a hidden one
