@@ -110,8 +110,9 @@ RANDOM = np.random.default_rng(7).integers(0, 256, 200_000, dtype=np.uint8).toby
 CASES = {
     # sources
     "missing path": Case(lambda t, d, m: _video_source(t, t / "nothing.mp4"), 1, ("source not found", "nothing.mp4")),
+    # A folder is a folder run now (every video and picture in it): --output naming a file is a usage error.
     "a directory": Case(
-        lambda t, d, m: _video_source(t, t), 1, ("is a folder, not a file", "give a video or image file")
+        lambda t, d, m: _video_source(t, t), 2, ("names a file", "a folder as --source needs --output FOLDER")
     ),
     "zero-byte file": Case(
         lambda t, d, m: _video_source(t, _file(t, "zero.mp4", b"")), 1, ("empty file", "interrupted copy or download")
