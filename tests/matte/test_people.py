@@ -215,3 +215,16 @@ def test_cows_clip_is_blurred_after_the_first_second(testdata: Path) -> None:
 IOU_FLOOR = 0.71
 FALSE_PERSON_CEILING = 0.01
 HIKE_IOU_FLOOR = 0.885
+
+
+def test_in_video_a_sure_face_lets_the_costly_detectors_rest_for_two_looks_in_three() -> None:
+    face = Found(0.9, (70.0, 45.0, 90.0, 65.0))
+    person, face_detector = Script([body(0.95, 65, 40, 140)]), Script([face])
+    check = PeopleCheck(person, (face_detector,), every=1)
+    for _ in range(9):
+        assert kept(matte_with(TORSO, ARM), "all", check) == {TORSO, ARM}  # the body's extent keeps the hand
+    assert (face_detector.calls, person.calls) == (9, 3)  # the cheap face look every time, the rest every 3rd
+    faceless = PeopleCheck(Script([body(0.95, 65, 40, 140)]), (Script([]),), every=1)
+    for _ in range(3):
+        kept(matte_with(TORSO), "all", faceless)
+    assert faceless.person.calls == 3  # no face: every look is a full one
