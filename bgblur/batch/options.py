@@ -5,17 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bgblur.argtypes import positive
 from bgblur.errors import UsageError
-
-
-def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is below 1")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "folders (--source IN_DIR --output OUT_DIR: every video and picture, each as a single file would be)"
     )
     group.add_argument("--recursive", action="store_true", help="also the subfolders, keeping their layout")
-    group.add_argument("--jobs", type=_jobs, metavar="N", help="files processed at once (one per core)")
+    group.add_argument("--jobs", type=positive(int), metavar="N", help="files processed at once (one per core)")
     group.add_argument(
         "--ray",
         nargs="?",

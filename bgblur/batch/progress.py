@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from tqdm import tqdm
 
+from bgblur.run.files import progress_bar
+
 
 class LibraryBar:
     def __init__(self, files: int, enabled: bool = True) -> None:
@@ -12,15 +14,7 @@ class LibraryBar:
         self.started = 0
         self.finished = 0
         self.known_frames = 0  # frame counts of the files started so far
-        self.bar = tqdm(
-            total=None,  # known once the first file is open
-            unit="frame",
-            desc="bgblur",
-            dynamic_ncols=True,
-            disable=None if enabled else True,
-            leave=False,
-            delay=0.5,
-        )
+        self.bar = progress_bar(None, enabled)  # the total is known once the first file is open
         self._retotal()
 
     def _retotal(self) -> None:

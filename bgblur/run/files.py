@@ -18,6 +18,22 @@ from bgblur.sources.prefetch import PrefetchSource
 STILL_REFRESH = 0.03  # s between redraws of a still picture (keys stay responsive)
 
 
+def progress_bar(total: int | None, enabled: bool = True):
+    """The progress bar on stderr: tqdm's default layout (frames done/total, elapsed<ETA, frames/s), shown only on
+    a terminal (disable=None) and only when the work takes over half a second."""
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        unit="frame",
+        desc="bgblur",
+        dynamic_ncols=True,
+        disable=None if enabled else True,
+        leave=False,
+        delay=0.5,
+    )
+
+
 class TimedSource(Source):
     """Another source whose reads are timed as the "capture" stage, in whichever thread reads it."""
 
@@ -65,18 +81,7 @@ def run_file(
     still picture going after it was delivered (for a virtual camera) even without a window. ``pace``: a video
     is delivered at its own frame rate (the stage times and the window's frames/s still measure processing:
     the waits are left out of them)."""
-    from tqdm import tqdm
-
-    # Default tqdm layout: frames done/total, elapsed<ETA, frames/s; disable=None hides it when not a terminal.
-    bar = tqdm(
-        total=source.frame_count,
-        unit="frame",
-        desc="bgblur",
-        dynamic_ncols=True,
-        disable=None if progress else True,
-        leave=False,
-        delay=0.5,
-    )
+    bar = progress_bar(source.frame_count, progress)
     controls = pipeline.controls
     reader = TimedSource(source, pipeline.times)
     prefetch = None if source.info.still else PrefetchSource(reader, prepare=pipeline.analyse)

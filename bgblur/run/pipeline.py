@@ -18,7 +18,7 @@ from bgblur.imaging import mirrored
 from bgblur.matte import MatteMaker
 from bgblur.run.stats import StageTimes
 from bgblur.segmenters import Segmenter
-from bgblur.sinks import Sink
+from bgblur.sinks import Sink, close_all
 from bgblur.sinks.window import WindowSink
 
 
@@ -32,16 +32,7 @@ class Outputs:
 
     def close(self) -> None:
         """Close every output, even when one fails to (the first failure is raised after)."""
-        error: BaseException | None = None
-        for output in (self.result, self.matte, self.window):
-            if output is None:
-                continue
-            try:
-                output.close()
-            except BaseException as exc:
-                error = error or exc
-        if error is not None:
-            raise error
+        close_all([self.result, self.matte, self.window])
 
 
 class Pipeline:

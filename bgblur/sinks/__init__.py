@@ -18,6 +18,21 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
+def close_all(closables: list) -> None:
+    """Close each of ``closables`` (None entries skipped), even when one fails to; the first failure is raised
+    after all were closed."""
+    error: BaseException | None = None
+    for item in closables:
+        if item is None:
+            continue
+        try:
+            item.close()
+        except BaseException as exc:
+            error = error or exc
+    if error is not None:
+        raise error
+
+
 class SinkGroup:
     """Several sinks fed the same frames (e.g. a recording and the virtual camera); closed together, every one
     even when another fails to close (the first failure is raised after)."""
@@ -30,11 +45,4 @@ class SinkGroup:
             sink.write(image)
 
     def close(self) -> None:
-        error: BaseException | None = None
-        for sink in self.sinks:
-            try:
-                sink.close()
-            except BaseException as exc:
-                error = error or exc
-        if error is not None:
-            raise error
+        close_all(self.sinks)
