@@ -36,6 +36,38 @@ def run_bgblur(
     )
 
 
+def run_bgblur_in_terminal(*args: str | Path, timeout: float = 120) -> tuple[int, str]:
+    """Run ``python -m bgblur ARGS`` with stderr on a terminal (a pty: tqdm hides itself otherwise); returns the exit
+    status and everything it drew there."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    # A pty starts 0 columns wide, and tqdm draws nothing in no room: give it a real terminal's size.
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bgblur", *map(str, args)],
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+        stdin=subprocess.DEVNULL,
+        env=bgblur_env(),
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed its end
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return process.wait(timeout=timeout), b"".join(chunks).decode(errors="replace")
+
+
 def assert_error(result: subprocess.CompletedProcess, status: int, *fragments: str) -> str:
     """The run failed the bgblur way: the given status, one ``bgblur: error:`` line, no traceback."""
     lines = [line for line in result.stderr.splitlines() if line.strip()]

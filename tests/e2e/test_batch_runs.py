@@ -4,16 +4,12 @@ outputs with --jobs 2 and with Ray's local runtime, and Ctrl-C in the middle of 
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
 import shutil
 import signal
-import struct
 import subprocess
 import sys
-import termios
 import time
 from pathlib import Path
 
@@ -21,7 +17,7 @@ import cv2
 import numpy as np
 import pytest
 from harness import processes
-from util import assert_error, bgblur_env, read_video, run_bgblur
+from util import assert_error, bgblur_env, read_video, run_bgblur, run_bgblur_in_terminal
 
 pytestmark = pytest.mark.e2e  # whole commands on real files (~25 s for the module)
 
@@ -232,25 +228,8 @@ def test_ctrl_c_leaves_only_complete_outputs_and_the_next_run_finishes(testdata:
 
 
 def test_one_progress_bar_over_the_library_on_a_terminal(library: Path, tmp_path: Path) -> None:
-    leader, follower = pty.openpty()  # tqdm hides itself when stderr is not a terminal
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a pty starts 0 columns wide
-    command = [sys.executable, "-m", "bgblur", "--source", str(library), "--output", str(tmp_path / "out")]
-    process = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=follower, stdin=subprocess.DEVNULL, env=bgblur_env()
-    )
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the child closed its end
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
-    assert process.wait(timeout=120) == 1
-    text = b"".join(chunks).decode(errors="replace")
+    status, text = run_bgblur_in_terminal("--source", library, "--output", tmp_path / "out")
+    assert status == 1
     assert "/6 files" in text, text  # files done of the library's six (the text file is not one)
     # Frames done of the library's: 3 clips x 20 + 2 photos + 0 for the damaged file, once every file has opened.
     assert f"/{3 * TRIMMED + 2} [" in text, text

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import fcntl
-import os
-import pty
 import shutil
-import struct
 import subprocess
-import sys
-import termios
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from util import bgblur_env, person_regions, read_video, run_bgblur
+from util import bgblur_env, person_regions, read_video, run_bgblur, run_bgblur_in_terminal
 
 pytestmark = pytest.mark.e2e  # slow, end to end: real processes, windows, streams
 
@@ -104,31 +98,8 @@ def test_output_folder_names_the_file_after_the_input(testdata: Path, tmp_path: 
 
 
 def test_progress_bar_shows_count_rate_and_eta_on_a_terminal(testdata: Path, tmp_path: Path) -> None:
-    # tqdm hides itself when stderr is not a terminal, so give it one.
-    leader, follower = pty.openpty()
-    # A pty starts 0 columns wide, and tqdm draws nothing in no room: give it a real terminal's size.
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
-    command = [sys.executable, "-m", "bgblur", "--source", str(testdata / HIKE), "--output", str(tmp_path / "o.avi")]
-    process = subprocess.Popen(
-        [*command, "--no-window"],
-        stdout=subprocess.DEVNULL,
-        stderr=follower,
-        stdin=subprocess.DEVNULL,
-        env=bgblur_env(),
-    )
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the child closed its end
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
-    assert process.wait(timeout=120) == 0
-    text = b"".join(chunks).decode(errors="replace")
+    status, text = run_bgblur_in_terminal("--source", testdata / HIKE, "--output", tmp_path / "o.avi", "--no-window")
+    assert status == 0
     assert "/80" in text, text  # frames done of the total
     assert "frame/s" in text or "s/frame" in text, text  # rate
     assert "<" in text, text  # elapsed<remaining: the ETA
