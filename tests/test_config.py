@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import subprocess
-import sys
 from pathlib import Path
 
 import cv2
@@ -13,7 +12,7 @@ import pytest
 
 from bgblur.cli import build_parser
 from bgblur.config import ConfigError, config_path, load_into, read_defaults
-from tests.util import assert_error, bgblur_env, person_regions, sharpness
+from tests.util import assert_error, bgblur_env, person_regions, run_bgblur, sharpness
 
 PHOTO = "davis_breakdance_flare_f010"  # one person, a clean matte: the room is all room
 
@@ -23,15 +22,7 @@ def bgblur(*args: str | Path, config: Path | None, cwd: Path) -> subprocess.Comp
     env.pop("DISPLAY", None)
     if config is not None:
         env["BGBLUR_CONFIG"] = str(config)
-    return subprocess.run(
-        [sys.executable, "-m", "bgblur", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_bgblur(*args, timeout=120, env=env, cwd=cwd)
 
 
 def parse(argv: list[str], config_text: str | None, tmp_path: Path) -> argparse.Namespace:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bgblur.models import MASK_RCNN_TEXT_SHA256, POSE_MODEL_SHA256
-from tests.util import REPO, bgblur_env
+from tests.util import REPO, bgblur_env, run_bgblur
 
 NO_CAMERA = not glob.glob("/dev/video*")
 
@@ -27,15 +27,7 @@ def doctor(*args: str, cwd: Path | None = None, **env: str) -> tuple[subprocess.
             environ.pop(name, None)
     environ.setdefault("XDG_CONFIG_HOME", str(cwd or REPO / ".no-such-config"))
     start = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "bgblur", "--doctor", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=environ,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-    )
+    result = run_bgblur("--doctor", *args, timeout=60, env=environ, cwd=cwd)
     assert time.monotonic() - start < 15, "the doctor must answer in a few seconds"
     assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
     lines: dict[str, str] = {}

@@ -23,15 +23,16 @@ def bgblur_env(**extra: str) -> dict[str, str]:
 
 
 def run_bgblur(
-    *args: str | Path, timeout: float = 300, env: dict[str, str] | None = None
+    *args: str | Path, timeout: float = 300, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess:
-    """Run ``python -m bgblur ARGS`` to completion; text output captured."""
+    """Run ``python -m bgblur ARGS`` to completion (from ``cwd``); text output captured."""
     return subprocess.run(
         [sys.executable, "-m", "bgblur", *map(str, args)],
         capture_output=True,
         text=True,
         timeout=timeout,
         env=env or bgblur_env(),
+        cwd=cwd,
         stdin=subprocess.DEVNULL,
     )
 
