@@ -270,6 +270,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-yardsticks", action="store_true", help="skip the codec floor, bgblur's CLI and the peer")
     p.add_argument("--stream-seconds", type=float, default=20.0, help="--live: steady window on the stream (20)")
     p.add_argument("--stream-warm", type=float, default=5.0, help="--live: start-up allowed before it (5)")
+    p.add_argument(
+        "--max-cpu",
+        type=float,
+        nargs="*",
+        default=[0.5],
+        metavar="CORES",
+        help="--live: also run bgblur on the stream with these --max-cpu budgets (0.5)",
+    )
     return p.parse_args(argv)
 
 
@@ -315,7 +323,9 @@ def main(argv: list[str] | None = None) -> int:
         print("all live runs:")
         print_table(rows, ("age frames", "age ms", "lat ms", "dropped"))
         if not args.no_yardsticks:
-            compare_live(args.clip, one_pass, args.peer_python, args.stream_seconds, args.stream_warm)
+            compare_live(
+                args.clip, one_pass, args.peer_python, args.stream_seconds, args.stream_warm, tuple(args.max_cpu)
+            )
         return 0
     print(f"file mode: every frame processed; each loop run {args.rounds} times, alternating, median run shown")
     spread = ("fps min", "fps max")

@@ -227,16 +227,25 @@ def compare_file(
     return results
 
 
-def compare_live(clip: Path, models: list[str], peer_python: Path | None, seconds: float, warm: float):
-    """bgblur's CLI per model and the peer, each on its own fresh live stream of ``clip`` (ffmpeg, 30 fps, on
-    127.0.0.1) for ``warm`` + ``seconds``: frames shown per second, cores busy and CPU per shown frame over the
-    last ``seconds``; ratios bgblur / peer."""
+def compare_live(
+    clip: Path,
+    models: list[str],
+    peer_python: Path | None,
+    seconds: float,
+    warm: float,
+    max_cpu: tuple[float, ...] = (),
+):
+    """bgblur's CLI per model (and per ``--max-cpu`` budget) and the peer, each on its own fresh live stream of
+    ``clip`` (ffmpeg, 30 fps, on 127.0.0.1) for ``warm`` + ``seconds``: frames shown per second, cores busy and CPU
+    per shown frame over the last ``seconds``; ratios bgblur / peer."""
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for model in models:
-            with ServedStream(clip) as url:
-                out = Path(tmp) / f"bgblur-{model}.avi"
-                results.append(run_bgblur_cli(url, out, ["--model", model], 120 + seconds + warm, seconds, warm))
+            for budget in (None, *max_cpu):
+                options = ["--model", model] + ([] if budget is None else ["--max-cpu", f"{budget:g}"])
+                with ServedStream(clip) as url:
+                    out = Path(tmp) / f"bgblur-{model}.avi"
+                    results.append(run_bgblur_cli(url, out, options, 120 + seconds + warm, seconds, warm))
         if peer_python is not None:
             with ServedStream(clip) as url:
                 out = Path(tmp) / "peer.mp4"
