@@ -270,14 +270,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-yardsticks", action="store_true", help="skip the codec floor, bgblur's CLI and the peer")
     p.add_argument("--stream-seconds", type=float, default=20.0, help="--live: steady window on the stream (20)")
     p.add_argument("--stream-warm", type=float, default=5.0, help="--live: start-up allowed before it (5)")
-    p.add_argument(
-        "--max-cpu",
-        type=float,
-        nargs="*",
-        default=[0.5],
-        metavar="CORES",
-        help="--live: also run bgblur on the stream with these --max-cpu budgets (0.5)",
-    )
+    budgets = "--live: also run bgblur on the stream with these --max-cpu budgets (0.5)"
+    p.add_argument("--max-cpu", type=float, nargs="*", default=[0.5], metavar="CORES", help=budgets)
     return p.parse_args(argv)
 
 
