@@ -89,12 +89,17 @@ def print_table(rows: list[Row], extra_columns: tuple[str, ...] = ()) -> None:
         cells += [f"{row.peak_mb:.0f}", f"{ratio:.2f}" if ratio else "-"]
         cells += [f"{row.extra[c]:.1f}" if c in row.extra else "-" for c in extra_columns]
         lines.append(cells)
+    print_markdown(header, lines)
+    print(flush=True)
+
+
+def print_markdown(header: list[str], lines: list[list[str]]) -> None:
+    """A markdown table with aligned columns."""
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
     print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for line in lines:
         print("| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |")
-    print(flush=True)
 
 
 def median_run(runs: list[Row]) -> Row:

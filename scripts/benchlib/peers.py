@@ -23,6 +23,7 @@ from pathlib import Path
 import cv2
 
 from benchlib.children import Child, ServedStream, run_child
+from benchlib.measure import print_markdown
 
 SCRIPTS = Path(__file__).resolve().parents[1]
 REPO = SCRIPTS.parent
@@ -163,11 +164,7 @@ def print_loops(results: list[LoopResult], live: bool) -> None:
         else:
             cells = [r.loop, str(r.frames), fmt(r.fps), fmt(r.cores, 2), fmt(r.cpu_ms), fmt(r.peak_mb, 0), r.note]
         lines.append(cells)
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for line in lines:
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |")
+    print_markdown(header, lines)
 
 
 def print_ratio(text: str, numerator: float, denominator: float) -> None:
