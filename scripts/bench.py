@@ -58,7 +58,7 @@ from benchlib.measure import (  # noqa: E402
 )
 from benchlib.micro import composite_benchmark, detections_sweep  # noqa: E402
 from benchlib.naive import naive_frame, naive_segmenter  # noqa: E402
-from benchlib.peers import ServedStream, compare_file, compare_live  # noqa: E402
+from benchlib.peers import compare_file, compare_live, served_stream  # noqa: E402
 
 from bgblur.build import build_effect, build_matte_maker, build_segmenter  # noqa: E402
 from bgblur.cli import build_parser  # noqa: E402
@@ -204,8 +204,8 @@ def soak(clip: Path, frames: int, model: str, mrcnn: Path, detections: int) -> N
     """``frames`` frames of a looping live stream through the real live pipeline; resources before and after."""
     segmenter, matte_maker, effect = bgblur_parts(model, mrcnn, detections)
     before = {"resident MB": resident_mb(), "threads": os_threads(), "open fds": open_fds()}
-    with ServedStream(clip) as url:
-        source = LimitedSource(LiveSource(url, open_timeout=10, read_timeout=5, reconnect_for=5), frames)
+    with served_stream(clip) as camera:
+        source = LimitedSource(LiveSource(camera.url, open_timeout=10, read_timeout=5, reconnect_for=5), frames)
         pipeline = Pipeline(segmenter, matte_maker, effect, Outputs(result=CountingSink()))
         during: dict[str, float] = {}
 

@@ -1,52 +1,32 @@
-"""Child processes for scripts/bench.py: a live stream served by ffmpeg on 127.0.0.1, and a loop run as a child
-process whose CPU (all threads) and peak memory are read from /proc while it runs."""
+"""Child processes for scripts/bench.py: a live stream served by ffmpeg on 127.0.0.1 (the tests' harness), and a
+loop run as a child process whose CPU (all threads) and peak memory are read from /proc while it runs."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import signal
-import socket
 import subprocess
+import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
+TESTS = Path(__file__).resolve().parents[2] / "tests"  # the tests' harness serves the live streams
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def served_stream(clip: Path):
+    """ffmpeg serving ``clip`` in a loop, in real time, as MPEG-TS on a loopback TCP port (a camera stand-in; one
+    client each): the tests' own stream server, ``with served_stream(clip) as camera: camera.url``."""
+    if shutil.which("ffmpeg") is None:
+        raise SystemExit("bench.py: error: a live stream needs ffmpeg on PATH (Debian: apt-get install ffmpeg)")
+    if str(TESTS) not in sys.path:
+        sys.path.insert(0, str(TESTS))
+    from harness.streams import LiveStream
 
-
-@dataclass
-class ServedStream:
-    """ffmpeg serving ``clip`` in a loop, in real time, as MPEG-TS on a loopback TCP port (a camera stand-in).
-    It takes one client: serve a new one for each run."""
-
-    clip: Path
-    port: int = field(default_factory=free_port)
-
-    def __enter__(self) -> str:
-        if shutil.which("ffmpeg") is None:
-            raise SystemExit("bench.py: error: a live stream needs ffmpeg on PATH (Debian: apt-get install ffmpeg)")
-        command = ["ffmpeg", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", str(self.clip)]
-        command += ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "15"]
-        command += ["-pix_fmt", "yuv420p", "-an", "-f", "mpegts", f"tcp://127.0.0.1:{self.port}?listen=1"]
-        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.5)  # listening
-        return f"tcp://127.0.0.1:{self.port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+    return LiveStream(clip)
 
 
 def process_cpu(pid: int) -> float | None:

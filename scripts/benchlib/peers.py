@@ -22,7 +22,7 @@ from pathlib import Path
 
 import cv2
 
-from benchlib.children import Child, ServedStream, run_child
+from benchlib.children import Child, run_child, served_stream
 from benchlib.measure import print_markdown
 
 SCRIPTS = Path(__file__).resolve().parents[1]
@@ -240,13 +240,13 @@ def compare_live(
         for model in models:
             for budget in (None, *max_cpu):
                 options = ["--model", model] + ([] if budget is None else ["--max-cpu", f"{budget:g}"])
-                with ServedStream(clip) as url:
+                with served_stream(clip) as camera:
                     out = Path(tmp) / f"bgblur-{model}.avi"
-                    results.append(run_bgblur_cli(url, out, options, 120 + seconds + warm, seconds, warm))
+                    results.append(run_bgblur_cli(camera.url, out, options, 120 + seconds + warm, seconds, warm))
         if peer_python is not None:
-            with ServedStream(clip) as url:
+            with served_stream(clip) as camera:
                 out = Path(tmp) / "peer.mp4"
-                results.append(run_peer(peer_python, url, out, 120 + seconds + warm, seconds, warm))
+                results.append(run_peer(peer_python, camera.url, out, 120 + seconds + warm, seconds, warm))
     print(
         f"live stream: {clip.name} served by ffmpeg at its own rate on 127.0.0.1, output recorded; "
         f"CPU over {seconds:g} s after {warm:g} s of start-up (process CPU, all threads)"
