@@ -37,6 +37,23 @@ def run_bgblur(
     )
 
 
+def start_bgblur(*args: str | Path, display: str | None = None, cwd: Path | None = None) -> subprocess.Popen:
+    """Start ``python -m bgblur ARGS`` (on X display ``display`` when given) and return at once; its stderr is
+    captured as text, stdin and stdout are closed. The caller stops it (``harness.processes.stop_process``)."""
+    env = bgblur_env()
+    if display is not None:
+        env["DISPLAY"] = display
+    return subprocess.Popen(
+        [sys.executable, "-m", "bgblur", *map(str, args)],
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def run_bgblur_in_terminal(*args: str | Path, timeout: float = 120) -> tuple[int, str]:
     """Run ``python -m bgblur ARGS`` with stderr on a terminal (a pty: tqdm hides itself otherwise); returns the exit
     status and everything it drew there."""

@@ -5,15 +5,13 @@ ask the pipeline whether any output needs the matte (the effect, the matte view 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from harness import processes, streams, windows
-from util import bgblur_env
+from util import start_bgblur
 
 SIZE = (480, 270)  # the stream; the matte view doubles its width
 STATUS_ROWS = 30
@@ -23,13 +21,7 @@ STATUS_ROWS = 30
 def test_v_with_privacy_off_shows_the_matte_of_a_live_stream(xdisplay: str, testdata: Path) -> None:
     width, height = SIZE
     with streams.LiveStream(testdata / "videos" / "talking_head_bookshelf.mp4", size=SIZE, fps=30) as camera:
-        app = subprocess.Popen(
-            [sys.executable, "-m", "bgblur", "--source", camera.url, "--quiet"],
-            env=processes.display_env(xdisplay, bgblur_env()),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        app = start_bgblur("--source", camera.url, "--quiet", display=xdisplay)
         try:
             window = windows.find_window("^bgblur$", xdisplay, timeout=30, pid=app.pid, proc=app)
             windows.wait_for_screenshot(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 from harness import processes, windows
 
 from bgblur.sinks.overlays import FpsMeter
-from tests.util import bgblur_env
+from tests.util import start_bgblur
 
 FPS = 30
 FRAMES = 120  # 4 s
@@ -45,15 +44,7 @@ def clip(testdata: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_in_window(display: str, *args: str | Path, cwd: Path) -> tuple[float, str]:
     """Run bgblur in a window on ``display`` to the end of the video; returns the time from its window's appearing
     (the first frame shown) to its exit, and its stderr."""
-    app = subprocess.Popen(
-        [sys.executable, "-m", "bgblur", "--quiet", "--no-config", "--stats", *map(str, args)],
-        env=processes.display_env(display, bgblur_env()),
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    app = start_bgblur("--quiet", "--no-config", "--stats", *args, display=display, cwd=cwd)
     try:
         windows.find_window("^bgblur$", display, timeout=30, proc=app)
         start = time.monotonic()

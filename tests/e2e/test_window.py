@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 from harness import processes, streams, windows
-from util import bgblur_env, sharpness
+from util import sharpness, start_bgblur
 
 pytestmark = pytest.mark.e2e  # slow, end to end: real processes, windows, streams
 
@@ -37,14 +36,7 @@ def shelf_sharpness(clip: Path) -> float:
 
 
 def launch(display: str, *args: str | Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bgblur", "--quiet", *map(str, args)],
-        env=processes.display_env(display, bgblur_env()),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_bgblur("--quiet", *args, display=display)
 
 
 @pytest.fixture

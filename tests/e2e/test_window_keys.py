@@ -4,7 +4,6 @@ and v (matte beside the output, window only)."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 from harness import processes, windows
-from util import bgblur_env, run_bgblur
+from util import run_bgblur, start_bgblur
 
 pytestmark = pytest.mark.e2e  # slow, end to end: real processes, windows, streams
 
@@ -55,13 +54,7 @@ def test_keys_b_and_v_in_a_real_window(xdisplay: str, testdata: Path, tmp_path: 
     # Qt 5.15 now and then misses an X event of a new window on a busy machine and never paints it (see
     # harness.x11.start_window_manager): a window that stays unpainted is started once more, as a person would.
     for attempt in range(2):
-        app = subprocess.Popen(
-            [sys.executable, "-m", "bgblur", "--source", str(source)],
-            env=processes.display_env(xdisplay, bgblur_env()),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        app = start_bgblur("--source", source, display=xdisplay)
         try:
             window = windows.find_window("^bgblur$", xdisplay, timeout=30, pid=app.pid, proc=app)
             try:
