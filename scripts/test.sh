@@ -4,10 +4,14 @@
 # On a fresh Debian machine it installs, once each:
 #   - the system packages the window and stream tests drive (Xvfb, openbox, xdotool, ImageMagick, ffmpeg, ...),
 #     with apt-get (as root, or through sudo), only when one is missing;
-#   - a virtual environment .venv with bgblur and its test extras (again only when pyproject.toml changed);
-#   - MediaPipe's pose model (scripts/download_models.py --pose checks it and fetches it only when missing).
+#   - a virtual environment .venv holding exactly requirements/dev.lock (the versions the suite passed on, with
+#     their hashes) and bgblur itself, editable; reinstalled only when the lock or pyproject.toml changed;
+#   - MediaPipe's pose model (bgblur --download pose checks it and fetches it only when missing).
 # then runs the linters and the tests. Run again, it skips what is already there. The test data is the shared
 # folder, ../shared beside this checkout (or $BGBLUR_SHARED).
+#
+#   scripts/test.sh --newest [pytest args]   the same suite in .venv-newest, on the newest releases that
+#                                            pyproject.toml's ranges allow, after printing what differs from the lock
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,16 +41,39 @@ else
     say "not Debian: install ${PACKAGES[*]} (or your system's equivalents) yourself"
 fi
 
-# The virtual environment, with bgblur (editable) and the test extras; reinstalled when pyproject.toml changes.
-[[ -x .venv/bin/python ]] || { say "making .venv"; python3 -m venv .venv; }
+# The virtual environment: the lock's exact versions (CI and every developer test the same thing), or with
+# --newest the newest releases inside pyproject.toml's ranges (to find out early what a release upstream breaks).
+venv=.venv newest=0
+if [[ ${1:-} == --newest ]]; then
+    shift
+    venv=.venv-newest newest=1
+fi
+[[ -x $venv/bin/python ]] || { say "making $venv"; python3 -m venv "$venv"; }
 # shellcheck disable=SC1091
-. .venv/bin/activate
-stamp=.venv/.bgblur-dev-installed
-wanted=$(sha256sum pyproject.toml | cut -d' ' -f1)
-if [[ ! -f $stamp || $(cat "$stamp") != "$wanted" ]]; then
-    say "installing bgblur and its test extras into .venv"
+. "$venv/bin/activate"
+stamp=$venv/.bgblur-dev-installed
+wanted=$(cat pyproject.toml requirements/dev.lock | sha256sum | cut -d' ' -f1)
+if ((newest)); then
+    say "installing the newest releases pyproject.toml allows into $venv"
     python -m pip install -q --upgrade pip
-    python -m pip install -q -e '.[dev]'
+    python -m pip install -q --upgrade --upgrade-strategy eager -e '.[dev]'
+    say "versions that differ from requirements/dev.lock (lock -> installed):"
+    python - <<'PY'
+import re
+from importlib.metadata import distributions
+
+locked = dict(re.findall(r"^([A-Za-z0-9_.-]+)==([^ ;\\]+)", open("requirements/dev.lock").read(), re.M))
+locked = {re.sub(r"[-_.]+", "-", k).lower(): v for k, v in locked.items()}
+for dist in sorted(distributions(), key=lambda d: d.metadata["Name"].lower()):
+    name = re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower()
+    if name in locked and locked[name] != dist.version:
+        print(f"  {name}: {locked[name]} -> {dist.version}")
+PY
+elif [[ ! -f $stamp || $(cat "$stamp") != "$wanted" ]]; then
+    say "installing requirements/dev.lock and bgblur into $venv"
+    python -m pip install -q 'pip==26.3'  # the pip the lock was tested with (it honours Requires-Python)
+    python -m pip install -q --require-hashes -r requirements/dev.lock
+    python -m pip install -q --no-deps -e .
     echo "$wanted" >"$stamp"
 fi
 
