@@ -41,7 +41,7 @@ def detectors() -> dict[str, SsdDetector]:
 
 def _photos(testdata: Path, people: bool) -> list[Path]:
     photos = [p for p in sorted((testdata / "images").glob("*.jpg")) if p.stem.startswith("noperson") != people]
-    assert len(photos) == (11 if people else 9), "the developer set has 11 photos with people and 9 without"
+    assert len(photos) == (11 if people else 13), "the developer set has 11 photos with people and 13 without"
     return photos
 
 
@@ -107,7 +107,8 @@ def test_no_face_and_no_person_where_there_is_none(detectors: dict[str, SsdDetec
 def test_person_detector_ranks_single_people_above_every_photo_without_one(
     detectors: dict[str, SsdDetector], testdata: Path
 ) -> None:
-    """Measured: 0.92 to 0.98 on the four DAVIS people, at most 0.70 on the nine photos without people."""
+    """Measured: 0.92 to 0.98 on the four DAVIS people, at most 0.70 on the 13 photos without people (the dog, horses,
+    eagle and giraffe added last: 0.01-0.07)."""
     person = detectors["person"]
     people = [person.best_score(cv2.imread(str(testdata / "images" / f"{n}.jpg"))) for n in DAVIS_PEOPLE]
     empty = [person.best_score(cv2.imread(str(p))) for p in _photos(testdata, people=False)]

@@ -44,7 +44,7 @@ def test_evaluate_prints_its_table_and_writes_side_by_side_pictures(testdata: Pa
     assert "mean IoU" in out and "mean BF" in out and "false-person" in out and "flicker" in out
     pictures = sorted(p.name for p in tmp_path.glob("*.jpg"))
     images, videos = len(list((testdata / "images").glob("*.jpg"))), len(list((testdata / "videos").glob("*.mp4")))
-    assert (images, videos) == (20, 3)  # the developer set
+    assert (images, videos) == (24, 3)  # the developer set
     assert "davis_rollerblade_f010.jpg" in pictures and len(pictures) == images + videos * evaluate.VIDEO_PICTURES
     import cv2
 
@@ -54,24 +54,30 @@ def test_evaluate_prints_its_table_and_writes_side_by_side_pictures(testdata: Pa
 
 def test_selfie_images_with_people_meet_the_iou_and_boundary_floors(default_run) -> None:
     _, summary = default_run
-    assert summary["image_iou"] >= 0.69  # measured 0.703 on the 11 photos with people (naive loop 0.655)
+    assert summary["image_iou"] >= 0.70  # measured 0.718 on the 11 photos with people (naive loop 0.655)
     assert summary["image_bf"] >= 0.53  # measured 0.544
 
 
 def test_video_with_masks_meets_the_iou_and_boundary_floors(default_run) -> None:
     _, summary = default_run
-    assert summary["video_iou"] >= 0.87  # measured 0.881 (naive 0.849)
-    assert summary["video_bf"] >= 0.77  # measured 0.781 (naive 0.730)
+    assert summary["video_iou"] >= 0.88  # measured 0.891 (naive 0.849)
+    assert summary["video_bf"] >= 0.79  # measured 0.799 (naive 0.730)
     assert summary["video_leak"] <= 0.005
 
 
 def test_no_person_images_stay_within_the_false_person_bound(default_run) -> None:
     scores, summary = default_run
     empty = {s.name: s.false_person for s in scores if s.kind == "image" and not s.has_person}
-    assert len(empty) == 9 and {"noperson_coffee_cup", "noperson_rooftop_view", "noperson_davis_dog"} <= set(empty)
-    assert empty["noperson_rooftop_view"] <= 0.001 and empty["noperson_davis_dog"] <= 0.001
-    # Measured 0.126: the selfie model calls a cup, a camel, cows, a lamb and a sheep a person; see issue 14.
-    assert summary["false_person"] <= 0.13
+    assert len(empty) == 13 and {"noperson_darknet_dog", "noperson_darknet_horses", "noperson_rooftop_view"} <= set(
+        empty
+    )
+    # Measured with the default presence check: 0.000 on twelve of the 13 photos (the dog, horses, eagle and giraffe
+    # added last included); the horse at the playground keeps 0.074 (the person detector fires on its head).
+    assert {name: fraction for name, fraction in empty.items() if fraction > 0.001}.keys() <= {
+        "noperson_voc_horse_playground"
+    }
+    assert empty["noperson_voc_horse_playground"] <= 0.08
+    assert summary["false_person"] <= 0.007  # measured 0.006
 
 
 def test_temporal_smoothing_halves_flicker_on_the_talking_head(testdata: Path, default_run) -> None:
