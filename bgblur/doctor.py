@@ -174,7 +174,10 @@ def check_bundled_models() -> list[Check]:
 
 def check_mask_rcnn() -> list[Check]:
     from bgblur.models import MASK_RCNN_DIR, MASK_RCNN_TEXT_SHA256, MASK_RCNN_WEIGHTS, MASK_RCNN_WEIGHTS_SHA1
+    from bgblur.segmenters.dnn import tensorflow_unsupported
 
+    if unsupported := tensorflow_unsupported():  # the files would be no use: say why first
+        return [Check(WARN, "Mask R-CNN", f"cannot run here: {unsupported}")]
     fix = "run: python scripts/download_models.py (only needed for --mask-rcnn)"
     folder = _shown(MASK_RCNN_DIR)
     pins = [(name, "sha256", digest) for name, digest in MASK_RCNN_TEXT_SHA256.items()]

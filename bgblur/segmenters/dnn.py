@@ -22,9 +22,22 @@ _READERS = {
 }
 
 
+def tensorflow_unsupported() -> str | None:
+    """Why this OpenCV cannot read TensorFlow ``.pb`` graphs (Mask R-CNN, TensorFlow model cards), or None if it can:
+    OpenCV 5.1 removed its TensorFlow importer altogether."""
+    if hasattr(cv2.dnn, "readNetFromTensorflow"):
+        return None
+    return (
+        f"OpenCV {cv2.__version__} has no TensorFlow importer (removed in 5.1), so it cannot run TensorFlow .pb models "
+        "such as Mask R-CNN: install an OpenCV that has it: pip install 'opencv-python>=4.14,<5.1'"
+    )
+
+
 def read_net(model: Path, config: Path | None = None, hint: str = "") -> cv2.dnn.Net:
     """Load ``model`` (``.tflite``, ``.onnx`` or TensorFlow ``.pb`` with an optional text graph)."""
     check_model_file(model, hint)
+    if model.suffix.lower() == ".pb" and (unsupported := tensorflow_unsupported()):
+        raise BgblurError(unsupported)
     if config is not None and not config.is_file():
         raise BgblurError(f"model file missing: {config}{hint}")
     reader = _READERS[model.suffix.lower()]

@@ -71,6 +71,7 @@ def test_matte_pixel_by_pixel(
     np.testing.assert_array_equal((matte > 0.5)[clear], (red > blue)[clear])
 
 
+@pytest.mark.tensorflow
 @pytest.mark.parametrize(("output", "post"), [("softmax", None), ("sigmoid", None), ("probability", "softmax")])
 def test_tensorflow_pb_model(tmp_path: Path, output: str, post: str | None) -> None:
     classes = 1 if output == "sigmoid" else 21
