@@ -205,7 +205,6 @@ def build_pipeline(args: argparse.Namespace, source: Source, controls: Controls,
     from bgblur.effects.blur import BlurBackground
     from bgblur.effects.replace import ReplaceBackground
     from bgblur.effects.switch import EffectSwitch
-    from bgblur.effects.visualize import Visualizer
     from bgblur.run import Pipeline
     from bgblur.segmenters.fail_closed import FailClosedSegmenter
 
@@ -214,7 +213,9 @@ def build_pipeline(args: argparse.Namespace, source: Source, controls: Controls,
     matte_maker = build_matte_maker(args, segmenter, stream.still, stream.is_live)
     link_person_crops(segmenter, matte_maker)
     controls.kernel = blur_kernel(args)
-    if args.visualize:
+    if args.visualize:  # (imported here: it needs the Mask R-CNN backend and imutils, which a plain run never loads)
+        from bgblur.effects.visualize import Visualizer
+
         recorder = None
         if args.mask_rcnn is not None:
             from bgblur.segmenters.recorder import DetectionRecorder

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
+
+# imutils is the design card's library: its resize makes the tutorial's 600-px frames (segment). Only --mask-rcnn
+# and --visualize import this module, so a plain run never loads imutils.
 import imutils
 import numpy as np
 
