@@ -35,9 +35,9 @@ def tensorflow_unsupported() -> str | None:
 
 def read_net(model: Path, config: Path | None = None, hint: str = "") -> cv2.dnn.Net:
     """Load ``model`` (``.tflite``, ``.onnx`` or TensorFlow ``.pb`` with an optional text graph)."""
-    check_model_file(model, hint)
     if model.suffix.lower() == ".pb" and (unsupported := tensorflow_unsupported()):
         raise BgblurError(unsupported)
+    check_model_file(model, hint)
     if config is not None and not config.is_file():
         raise BgblurError(f"model file missing: {config}{hint}")
     reader = _READERS[model.suffix.lower()]

@@ -21,7 +21,7 @@ import numpy as np
 
 from bgblur.errors import BgblurError
 from bgblur.models import MASK_RCNN_HINT
-from bgblur.segmenters.dnn import read_net
+from bgblur.segmenters.dnn import read_net, tensorflow_unsupported
 
 GRAPH = "frozen_inference_graph.pb"
 TEXT_GRAPH = "mask_rcnn_inception_v2_coco_2018_01_28.pbtxt"
@@ -77,6 +77,8 @@ class MaskRCNNSegmenter:
         detections: int = 20,
         input_width: int = 600,
     ) -> None:
+        if unsupported := tensorflow_unsupported():  # before the files: downloading them would not help
+            raise BgblurError(unsupported)
         if not folder.is_dir():
             raise BgblurError(f"Mask R-CNN folder not found: {folder}{MASK_RCNN_HINT}")
         for name in (GRAPH, TEXT_GRAPH, LABELS):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from model_files import PERSON, H, W, red_minus_blue, tf_model, write_card
 from util import bgblur_env
 
@@ -44,13 +45,18 @@ def _one_error_line(result: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
-def test_the_cards_command_says_which_opencv_and_the_fix(testdata: Path, models_dir: Path, tmp_path: Path) -> None:
-    # The real text graph with a stand-in .pb: the importer is asked for before any file is read.
+@pytest.mark.parametrize("weights", ["present", "not downloaded"])
+def test_the_cards_command_says_which_opencv_and_the_fix(
+    testdata: Path, models_dir: Path, tmp_path: Path, weights: str
+) -> None:
+    # The real text graph, with or without (stand-in) weights: the importer is asked about first, since
+    # downloading the 64 MB weights would not help.
     folder = tmp_path / "mask-rcnn-coco"
     folder.mkdir()
     for name in ("mask_rcnn_inception_v2_coco_2018_01_28.pbtxt", "object_detection_classes_coco.txt", "colors.txt"):
         (folder / name).write_bytes((models_dir / "mask-rcnn-coco" / name).read_bytes())
-    (folder / "frozen_inference_graph.pb").write_bytes(b"\0" * 1024)
+    if weights == "present":
+        (folder / "frozen_inference_graph.pb").write_bytes(b"\0" * 1024)
     photo = testdata / "images" / "davis_tennis_f030.jpg"
     out = tmp_path / "out.png"
     line = _one_error_line(_run("--mask-rcnn", folder, "--source", photo, "--output", out, "--no-window"))
