@@ -16,10 +16,9 @@ from pathlib import Path
 from bgblur import __version__
 from bgblur.argtypes import fraction, frame_index, kernel_size, positive, size
 from bgblur.batch import add_arguments as add_folder_arguments
-from bgblur.batch import is_folder_run, refuse_folder_options
-from bgblur.build import BLUR_PRESETS, output_in_folder, paced
-from bgblur.errors import BgblurError, UsageError, info
+from bgblur.errors import BgblurError, info
 from bgblur.frames import PEOPLE_CHOICES, PRESENCE_CHOICES, Controls
+from bgblur.options import BLUR_PRESETS, Options, refuse_folder_options, with_checked_outputs
 
 EPILOG = """\
 keys in the window: p privacy (blur) on/off, m mirror, h help, q or Esc quit (closing the window quits too);
@@ -169,63 +168,27 @@ class _Interrupt:
     signal: int | None = None
 
 
-def check_options(args: argparse.Namespace, outputs: bool = True) -> None:
-    """Refuse option combinations that cannot work, and outputs that would lose the user's data, before any
-    slow work (raises UsageError or BgblurError). ``--output FOLDER`` becomes a file name in that folder.
-    ``outputs=False``: the options only (a folder run checks its outputs file by file)."""
-    from bgblur.sinks.files import check_output_path
-
-    if args.no_window and args.output is None and args.matte is None and args.virtual_camera is None:
-        raise UsageError("--no-window needs --output, --matte or --virtual-camera, or there is nothing to see")
-    if args.mask_rcnn is not None and args.model is not None:
-        raise UsageError("--model and --mask-rcnn exclude each other: pick one")
-    if args.kernel is not None and args.blur is not None:
-        raise UsageError(
-            f"--kernel and --blur both set the blur size: pick one (--blur {args.blur} is --kernel "
-            f"{BLUR_PRESETS[args.blur]})"
-        )
-    if args.pose_model is not None and args.presence != "face-or-pose":
-        raise UsageError("--pose-model is used by --presence face-or-pose only: add it, or drop --pose-model")
-    if args.max_cpu is not None and args.sync:
-        raise UsageError("--max-cpu skips the model on some frames, --sync waits for each frame's own matte: pick one")
-    if args.end_frame is not None and args.end_frame < args.start_frame:
-        raise UsageError(f"--end-frame {args.end_frame} is before --start-frame {args.start_frame}")
-    if args.visualize and (args.background or args.light_wrap):
-        raise UsageError("--visualize shows the model's view on the unblurred frame: drop --background/--light-wrap")
-    if args.no_window and (args.show_mask or args.show_fps) and not args.quiet:
-        info("--show-mask and --show-fps draw in the window only; output files keep the input's size, no overlay")
-    if not outputs:
-        return
-    inputs = [Path(args.source)] if not args.source.isdigit() else []
-    if args.output is not None and args.output.is_dir():
-        args.output = output_in_folder(args.output, args.source, "bgblur")
-    if args.matte is not None and args.matte.is_dir():
-        args.matte = output_in_folder(args.matte, args.source, "matte")
-    for path, kind in ((args.output, "output"), (args.matte, "matte")):
-        if path is not None:
-            check_output_path(path, kind, args.overwrite, inputs)
-    if args.output is not None and args.matte is not None and args.output.resolve() == args.matte.resolve():
-        raise UsageError("--output and --matte name the same file")
+def parse_options(argv: list[str]) -> Options:
+    """The checked options for these command-line words, without the defaults file (for scripts and tests)."""
+    return Options.from_args(build_parser().parse_args(argv))
 
 
-def run(args: argparse.Namespace) -> int:
-    """Check the options, build the parts, run them; returns the exit status. Raises BgblurError for anything the
-    user can fix."""
+def run(options: Options) -> int:
+    """Build the parts for the checked options, run them; returns the exit status. Raises BgblurError for anything
+    the user can fix."""
     from bgblur.build import build_pipeline
     from bgblur.run import run_pipeline
     from bgblur.sinks.window import WindowSink
     from bgblur.sources import open_source
 
-    if is_folder_run(args):  # a library: every file of the folder, each as one file would be, never a window
+    if options.is_folder_run:  # a library: every file of the folder, each as one file would be, never a window
         from bgblur.batch import run_batch
 
-        args.no_window = True
-        check_options(args, outputs=False)
-        return run_batch(args)
-    refuse_folder_options(args)
-    check_options(args)
+        return run_batch(options.replace(no_window=True))
+    refuse_folder_options(options)
+    options = with_checked_outputs(options)
     # Open the window first: with no display this fails at once, before any slow work.
-    window = None if args.no_window else WindowSink()
+    window = None if options.no_window else WindowSink()
     controls = Controls()
     interrupt = _Interrupt()
 
@@ -236,28 +199,28 @@ def run(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with open_source(
-            args.source,
-            open_timeout=args.open_timeout,
-            read_timeout=args.read_timeout,
-            reconnect_for=args.reconnect,
-            size=args.size,
-            fps=args.fps,
+            options.source,
+            open_timeout=options.open_timeout,
+            read_timeout=options.read_timeout,
+            reconnect_for=options.reconnect,
+            size=options.size,
+            fps=options.fps,
         ) as source:
-            if source.is_live and not args.quiet:
+            if source.is_live and not options.quiet:
                 info(f"{source.description}: {source.size[0]}x{source.size[1]} at {source.fps:g} fps")
-            pipeline = build_pipeline(args, source, controls, window)
+            pipeline = build_pipeline(options, source, controls, window)
             try:
                 run_pipeline(
                     pipeline,
                     source,
-                    progress=not args.quiet,
-                    hold_still=args.virtual_camera is not None,
-                    sync=args.sync,
-                    max_cpu=args.max_cpu,
-                    pace=paced(args),
+                    progress=not options.quiet,
+                    hold_still=options.virtual_camera is not None,
+                    sync=options.sync,
+                    max_cpu=options.max_cpu,
+                    pace=options.paced,
                 )
             finally:
-                if args.stats:
+                if options.stats:
                     model = f"model: {pipeline.segmenter.name} on {pipeline.segmenter.runtime}"
                     print(f"{model}\n{pipeline.times.summary()}", file=sys.stderr)
                 pipeline.close()
@@ -286,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_checks(parser, use_config=not args.no_config)
         from bgblur.config import load_into  # the defaults file, under the command line
 
-        return run(load_into(parser, sys.argv[1:] if argv is None else argv, args))
+        return run(Options.from_args(load_into(parser, sys.argv[1:] if argv is None else argv, args)))
     except BgblurError as exc:
         print(f"bgblur: error: {exc}", file=sys.stderr)
         return exc.exit_code

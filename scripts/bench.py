@@ -61,7 +61,7 @@ from benchlib.naive import naive_frame, naive_segmenter  # noqa: E402
 from benchlib.peers import compare_file, compare_live, served_stream  # noqa: E402
 
 from bgblur.build import build_effect, build_matte_maker, build_segmenter  # noqa: E402
-from bgblur.cli import build_parser  # noqa: E402
+from bgblur.cli import parse_options  # noqa: E402
 from bgblur.run import Outputs, Pipeline, StageTimes, run_pipeline  # noqa: E402
 from bgblur.segmenters.maskrcnn import GRAPH, LABELS, TEXT_GRAPH  # noqa: E402
 from bgblur.sources import Source  # noqa: E402
@@ -93,7 +93,7 @@ def mask_rcnn_folder(cache: Path) -> Path:
 def bgblur_parts(model: str, mrcnn: Path, detections: int):
     """Segmenter, matte step and effect exactly as the CLI builds them with its defaults (one way for a frame)."""
     argv = ["--mask-rcnn", str(mrcnn), "--detections", str(detections)] if model == "mask-rcnn" else ["--model", model]
-    args = build_parser().parse_args(argv)
+    args = parse_options(argv)
     segmenter = build_segmenter(args)
     return segmenter, build_matte_maker(args, segmenter), build_effect(args)
 

@@ -47,8 +47,9 @@ if str(REPO) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(REPO))
 
 from bgblur.build import build_effect, build_matte_maker, build_segmenter, link_person_crops  # noqa: E402
-from bgblur.cli import build_parser  # noqa: E402
+from bgblur.cli import parse_options  # noqa: E402
 from bgblur.frames import PEOPLE_CHOICES  # noqa: E402
+from bgblur.options import Options  # noqa: E402
 
 DEFAULT_DATA = Path(os.environ.get("BGBLUR_SHARED", REPO.parent / "shared")) / "testdata"  # as the tests find it
 VIDEO_PICTURES = 4  # side-by-side pictures written per video
@@ -166,7 +167,7 @@ def side_by_side(image: np.ndarray, alpha: np.ndarray, output: np.ndarray, truth
 class Evaluator:
     """Runs one bgblur configuration (segmenter + matte maker + effect, built by the CLI's code) over a data set."""
 
-    def __init__(self, bgblur_args: argparse.Namespace, out: Path | None, tolerance: int = 3) -> None:
+    def __init__(self, bgblur_args: Options, out: Path | None, tolerance: int = 3) -> None:
         # As the bgblur command would: a picture and a video may get different segmenters (tiles on pictures).
         self.picture_segmenter = build_segmenter(bgblur_args, still=True)
         self.video_segmenter = build_segmenter(bgblur_args)
@@ -402,15 +403,14 @@ def main(argv: list[str] | None = None) -> int:
         help="also run every other --people mode and print the per-item and per-kind comparison",
     )
     args, rest = parser.parse_known_args(argv)
-    bgblur_args = build_parser().parse_args(rest)
+    bgblur_args = parse_options(rest)
     if not (args.data / "images").is_dir() and not (args.data / "videos").is_dir():
         parser.error(f"{args.data} has neither images/ nor videos/")
     runs: dict[str, list[Score]] = {}
     first = bgblur_args.people or "all"  # files: everyone by default (bgblur.build.people_mode)
     modes = [first] + ([m for m in PEOPLE_CHOICES if m != first] if args.compare else [])
     for mode in modes:
-        bgblur_args.people = mode
-        evaluator = Evaluator(bgblur_args, args.out if mode == modes[0] else None, args.tolerance)
+        evaluator = Evaluator(bgblur_args.replace(people=mode), args.out if mode == modes[0] else None, args.tolerance)
         scores = evaluator.run(args.data, args.only)
         runs[f"people {mode}"] = scores
         print(f"== --people {mode}")

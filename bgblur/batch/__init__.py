@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -15,10 +14,11 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from bgblur.batch.options import add_arguments, is_folder_run, refuse_folder_options
+from bgblur.batch.options import add_arguments
 from bgblur.errors import BgblurError, UsageError, info
+from bgblur.options import Options
 
-__all__ = ["add_arguments", "default_jobs", "is_folder_run", "refuse_folder_options", "run_batch"]
+__all__ = ["add_arguments", "default_jobs", "run_batch"]
 
 
 def usable_cores() -> int:
@@ -36,7 +36,7 @@ def default_jobs(cores: int | None = None) -> int:
     return max(1, cores or usable_cores())
 
 
-def _check(args: argparse.Namespace) -> tuple[Path, Path, Path | None]:
+def _check(args: Options) -> tuple[Path, Path, Path | None]:
     from bgblur.batch.plan import classify
 
     in_dir, out_dir, matte_dir = Path(args.source), args.output, args.matte
@@ -64,7 +64,7 @@ def _error_line(result) -> str:
     return f"bgblur: error: {error}" if result.source in error else f"bgblur: error: {result.source}: {error}"
 
 
-def run_batch(args: argparse.Namespace) -> int:
+def run_batch(args: Options) -> int:
     """The folder run for the parsed command line; returns the exit status (1 if any file failed, 130 after a
     Ctrl-C). Raises BgblurError for what stops the whole run (a folder not writable, Ray missing)."""
     from bgblur.batch.plan import make_plan
@@ -79,7 +79,7 @@ def run_batch(args: argparse.Namespace) -> int:
     cores = usable_cores()
     jobs = args.jobs or default_jobs(cores)
     threads = max(1, cores // jobs) if args.ray is None else 1  # a Ray task asks for one CPU, like a local worker
-    options = {k: v for k, v in vars(args).items() if k not in {"recursive", "jobs", "ray", "report"}}
+    options = args.replace(recursive=False, jobs=None, ray=None, report=None)  # what each file's task needs
     # Biggest first: a long recording started last would run alone at the end.
     todo = sorted(plan.todo, key=lambda item: -item.source.stat().st_size)
     bar = LibraryBar(len(todo), enabled=not args.quiet)

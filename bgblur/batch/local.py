@@ -19,6 +19,7 @@ from typing import Any
 from bgblur.batch.plan import Item
 from bgblur.batch.progress import LibraryBar
 from bgblur.batch.task import Result, leftovers, run_task
+from bgblur.options import Options
 
 _STOP: Any = None
 _PROGRESS: Any = None
@@ -31,13 +32,13 @@ def _init_worker(stop: Any, progress: Any) -> None:
     _STOP, _PROGRESS = stop, progress
 
 
-def _work(options: dict[str, Any], item: Item, threads: int) -> Result:
+def _work(options: Options, item: Item, threads: int) -> Result:
     return run_task(options, item, threads, stop=_STOP, progress=_PROGRESS)
 
 
 def run_local(
     items: list[Item],
-    options: dict[str, Any],
+    options: Options,
     jobs: int,
     threads: int,
     bar: LibraryBar,

@@ -1,4 +1,4 @@
-"""The command line's folder-run options, and the rule that sends a run down the folder path. Light: no OpenCV."""
+"""The command line's folder-run options. Light: no OpenCV."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from bgblur.argtypes import positive
-from bgblur.errors import UsageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,24 +23,3 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the folders must be shared by every node (pip install 'bgblur[ray]')",
     )
     group.add_argument("--report", type=Path, metavar="FILE.json", help="write each file's status, frames, seconds")
-
-
-def is_folder_run(args: argparse.Namespace) -> bool:
-    """A folder as the source with an output: the folder path. (A folder alone is refused by open_source.)"""
-    return Path(args.source).is_dir() and args.output is not None
-
-
-def refuse_folder_options(args: argparse.Namespace) -> None:
-    """The folder options on a single-file run: say what they need."""
-    given = [
-        name
-        for name, on in (
-            ("--recursive", args.recursive),
-            ("--jobs", args.jobs is not None),
-            ("--ray", args.ray is not None),
-            ("--report", args.report is not None),
-        )
-        if on
-    ]
-    if given:
-        raise UsageError(f"{', '.join(given)}: for a folder as --source with --output FOLDER")

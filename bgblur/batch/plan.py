@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bgblur.build import output_in_folder
 from bgblur.imaging import READABLE_IMAGE_SUFFIXES
+from bgblur.options import output_in_folder
 
 # Containers OpenCV's FFmpeg back end reads; the output keeps the kind of file (other videos become .mp4).
 VIDEO_SUFFIXES = frozenset(

@@ -18,6 +18,7 @@ from bgblur.batch.plan import Item
 from bgblur.batch.progress import LibraryBar
 from bgblur.batch.task import Result, run_task
 from bgblur.errors import BgblurError
+from bgblur.options import Options
 
 RETRIES = 2  # extra tries of a file whose worker was lost
 INSTALL_HINT = "pip install 'bgblur[ray]'"
@@ -86,7 +87,7 @@ def _preflight(ray: Any, folders: list[str]) -> None:
 
 def run_ray(
     items: list[Item],
-    options: dict[str, Any],
+    options: Options,
     address: str | None,
     jobs: int,
     threads: int,

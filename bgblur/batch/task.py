@@ -9,7 +9,6 @@ it returns a :class:`Result`.
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 from bgblur.batch.plan import Item
 from bgblur.errors import BgblurError
 from bgblur.frames import Controls, Frame
+from bgblur.options import Options
 from bgblur.sources.base import Source
 
 PROGRESS_EVERY = 0.5  # s between frame counts sent to the progress bar
@@ -102,17 +102,15 @@ class CountingSource(Source):
         self.inner.close()
 
 
-def _options(options: dict[str, Any], item: Item) -> argparse.Namespace:
-    args = argparse.Namespace(**options)
-    args.source = str(item.source)
-    args.output = staging_path(item.output)
-    args.matte = None if item.matte is None else staging_path(item.matte)
-    # The user's --quiet stays: a file whose sound could not be copied still says so.
-    args.no_window, args.virtual_camera, args.overwrite = True, None, True
-    return args
+def _options(options: Options, item: Item) -> Options:
+    """The folder run's options for one of its files, written to its staging names. (The user's --quiet stays: a
+    file whose sound could not be copied still says so.)"""
+    matte = None if item.matte is None else staging_path(item.matte)
+    staged = {"source": str(item.source), "output": staging_path(item.output), "matte": matte}
+    return options.replace(**staged, no_window=True, virtual_camera=None, overwrite=True)
 
 
-def _process(options: dict[str, Any], item: Item, stop: Any, progress: Any, opened: list[int]) -> int:
+def _process(options: Options, item: Item, stop: Any, progress: Any, opened: list[int]) -> int:
     """Run the file into its staging names; returns the frames read. Raises BgblurError or Interrupted.
     ``opened`` gets the source's frame count once it is open."""
     from bgblur.build import build_pipeline
@@ -147,10 +145,8 @@ def _process(options: dict[str, Any], item: Item, stop: Any, progress: Any, open
         return source.frames
 
 
-def run_task(
-    options: dict[str, Any], item: Item, threads: int = 0, *, stop: Any = None, progress: Any = None
-) -> Result:
-    """Process one file of a folder run with the command line's ``options`` (``vars(args)``); never raises for a
+def run_task(options: Options, item: Item, threads: int = 0, *, stop: Any = None, progress: Any = None) -> Result:
+    """Process one file of a folder run with the run's ``options`` (pickled to the worker); never raises for a
     bad file. ``threads``: OpenCV threads for this worker (0 leaves OpenCV's default); ``stop``: an event that
     interrupts the file; ``progress``: a queue for ("start", frame_count) and ("frames", n) messages."""
     import socket

@@ -22,7 +22,7 @@ from bgblur.segmenters.base import Segmenter
 __all__ = ["Segmenter", "create_segmenter"]
 
 
-def _single_pass(path: Path, runtime: str = "auto", threads: int | None = 1, **_options: object) -> Segmenter:
+def _single_pass(path: Path, runtime: str = "auto", threads: int | None = 1) -> Segmenter:
     from bgblur.segmenters.single_pass import SinglePassSegmenter
 
     return SinglePassSegmenter(path, runtime=runtime, threads=threads)

@@ -146,11 +146,11 @@ sys.path.insert(0, str(REPO / "scripts"))
 def runs(testdata: Path):
     import evaluate
 
-    from bgblur.cli import build_parser
+    from bgblur.cli import parse_options
 
     result = {}
     for name, options in (("default", []), ("main", ["--people", "main"])):
-        args = build_parser().parse_args(options)
+        args = parse_options(options)
         result[name] = {s.name: s for s in evaluate.Evaluator(args, None).run(testdata)}
     return result
 
@@ -190,9 +190,9 @@ def test_hike_clip_and_talking_head_hold_today_s_figures(runs) -> None:
 def test_cows_clip_is_blurred_after_the_first_second(testdata: Path) -> None:
     import evaluate
 
-    from bgblur.cli import build_parser
+    from bgblur.cli import parse_options
 
-    evaluator = evaluate.Evaluator(build_parser().parse_args([]), None)
+    evaluator = evaluate.Evaluator(parse_options([]), None)
     evaluator.matte_maker.reset()
     capture = cv2.VideoCapture(str(testdata / "videos" / "davis_cows_noperson.mp4"))
     fps = capture.get(cv2.CAP_PROP_FPS)

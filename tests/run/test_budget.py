@@ -10,7 +10,7 @@ import pytest
 from util import read_video
 
 from bgblur.build import build_pipeline
-from bgblur.cli import build_parser
+from bgblur.cli import parse_options
 from bgblur.frames import Controls
 from bgblur.run import run_pipeline
 from bgblur.run.live import CpuBudget
@@ -24,7 +24,7 @@ def live_run(testdata: Path, output: Path, *options: str):
     """A simulated 30 fps camera for 4 s through the pipeline the command builds, recorded to ``output``."""
     image = cv2.imread(str(testdata / "images" / "cihp_two_men_at_computer.jpg"))
     camera = SimulatedCamera([image, cv2.flip(image, 1)], fps=FPS, frame_limit=SECONDS * FPS)
-    args = build_parser().parse_args(["--no-window", "--output", str(output), *options])
+    args = parse_options(["--no-window", "--output", str(output), *options])
     pipeline = build_pipeline(args, camera, Controls())
     run_pipeline(pipeline, camera, progress=False, max_cpu=args.max_cpu)
     pipeline.close()

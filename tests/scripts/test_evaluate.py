@@ -17,11 +17,11 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import evaluate  # noqa: E402
 
-from bgblur.cli import build_parser  # noqa: E402
+from bgblur.cli import parse_options  # noqa: E402
 
 
 def _evaluate(testdata: Path, *options: str) -> tuple[list[evaluate.Score], dict[str, float]]:
-    scores = evaluate.Evaluator(build_parser().parse_args(list(options)), None).run(testdata)
+    scores = evaluate.Evaluator(parse_options(list(options)), None).run(testdata)
     return scores, evaluate.summarise(scores)
 
 
@@ -83,7 +83,7 @@ def test_no_person_images_stay_within_the_false_person_bound(default_run) -> Non
 def test_temporal_smoothing_halves_flicker_on_the_talking_head(testdata: Path, default_run) -> None:
     scores, _ = default_run
     smoothed = next(s for s in scores if s.name == "talking_head_bookshelf").flicker
-    evaluator = evaluate.Evaluator(build_parser().parse_args(["--no-smooth"]), None)
+    evaluator = evaluate.Evaluator(parse_options(["--no-smooth"]), None)
     unsmoothed = evaluator.video(testdata / "videos" / "talking_head_bookshelf.mp4", None).flicker
     assert smoothed <= 0.55 * unsmoothed, (smoothed, unsmoothed)  # measured 0.0010 vs 0.0020
 
@@ -101,7 +101,7 @@ def test_boundary_f_and_frame_metrics_on_known_masks() -> None:
 
 
 def test_presence_face_or_body_removes_false_people_at_its_measured_iou_cost(testdata: Path) -> None:
-    evaluator = evaluate.Evaluator(build_parser().parse_args(["--presence", "face-or-body"]), None)
+    evaluator = evaluate.Evaluator(parse_options(["--presence", "face-or-body"]), None)
     scores = [
         evaluator.image(path, testdata / "masks" / f"{path.stem}.png")
         for path in sorted((testdata / "images").glob("*.jpg"))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bgblur.build import build_segmenter
-from bgblur.cli import build_parser
+from bgblur.cli import parse_options
 from bgblur.errors import UsageError
 from bgblur.segmenters import create_segmenter
 from bgblur.segmenters.crops import PersonCrops
@@ -82,15 +82,15 @@ def under_crops(segmenter):
 
 
 def test_cli_wires_tiles_and_refuses_them_with_mask_rcnn(tmp_path: Path) -> None:
-    segmenter = under_crops(build_segmenter(build_parser().parse_args(["--tiles"])))
+    segmenter = under_crops(build_segmenter(parse_options(["--tiles"])))
     assert isinstance(segmenter, TiledSegmenter) and segmenter.default_threshold == 0.5
-    assert not isinstance(under_crops(build_segmenter(build_parser().parse_args([]))), TiledSegmenter)
+    assert not isinstance(under_crops(build_segmenter(parse_options([]))), TiledSegmenter)
     with pytest.raises(UsageError, match="--tiles"):
-        build_segmenter(build_parser().parse_args(["--tiles", "--mask-rcnn", str(tmp_path)]))
+        build_segmenter(parse_options(["--tiles", "--mask-rcnn", str(tmp_path)]))
 
 
 def test_still_pictures_get_tiles_by_default(mrcnn_dir: Path) -> None:
-    parse = build_parser().parse_args
+    parse = parse_options
     assert isinstance(under_crops(build_segmenter(parse([]), still=True)), TiledSegmenter)
     assert not isinstance(under_crops(build_segmenter(parse(["--no-tiles"]), still=True)), TiledSegmenter)
     # Mask R-CNN has no tiles: a picture just gets the model, no error unless --tiles is asked for.
