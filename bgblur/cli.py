@@ -45,6 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"bgblur {__version__}")
     p.add_argument("--doctor", action="store_true", help="check this machine for a plain bgblur, with fixes; then exit")
     p.add_argument("--no-config", action="store_true", help="ignore the defaults file (see README)")
+    _input_output_options(p)
+    _model_options(p)
+    _matte_options(p)
+    _effect_options(p)
+    _view_options(p)
+    _camera_options(p)
+    add_folder_arguments(p)
+    return p
+
+
+def _input_output_options(p: argparse.ArgumentParser) -> None:
     io = p.add_argument_group("input and output")
     io.add_argument("-s", "--source", default="0", help="camera index, video file, image file or stream URL (0)")
     io.add_argument(
@@ -62,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     io.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notes")
     io.add_argument("--stats", action="store_true", help="print per-stage timings at exit")
+
+
+def _model_options(p: argparse.ArgumentParser) -> None:
     model = p.add_argument_group("model")
     model.add_argument("--mask-rcnn", metavar="DIR", type=Path, help="use Mask R-CNN from DIR (see README)")
     model.add_argument(
@@ -94,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="one-pass models: look again at a square around each person found, ~1 model pass per person "
         "(on for pictures and video files, off for live; see README)",
     )
+
+
+def _matte_options(p: argparse.ArgumentParser) -> None:
     matte = p.add_argument_group("matte")
     on = {"action": argparse.BooleanOptionalAction, "default": True}
     matte.add_argument("--refine", **on, help="snap the matte's edges to the frame's edges (guided filter) (on)")
@@ -106,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pose_help = "--presence face-or-pose: MediaPipe's pose_landmark_full.tflite (scripts/download_models.py --pose)"
     matte.add_argument("--pose-model", metavar="FILE", type=Path, help=pose_help)
+
+
+def _effect_options(p: argparse.ArgumentParser) -> None:
     effect = p.add_argument_group("effect")
     effect.add_argument("-k", "--kernel", type=kernel_size, help="Gaussian blur size, odd (41)")
     effect.add_argument(
@@ -128,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="STRENGTH",
         help=f"replaced backgrounds: their light on the person's edge, 0..1 ({LIGHT_WRAP_DEFAULT:g} if no value)",
     )
+
+
+def _view_options(p: argparse.ArgumentParser) -> None:
     view = p.add_argument_group("views")
     view.add_argument(
         "--visualize", action="store_true", help="draw what the model found (Mask R-CNN: every detection) instead"
@@ -138,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument(
         "--end-frame", type=frame_index, help="video: last frame processed, included; others are copied unchanged"
     )
+
+
+def _camera_options(p: argparse.ArgumentParser) -> None:
     live = p.add_argument_group("camera and stream")
     live.add_argument("--size", type=size, help="ask the camera for WIDTHxHEIGHT")
     live.add_argument("--fps", type=positive(float), help="ask the camera for this frame rate")
@@ -157,8 +183,6 @@ def build_parser() -> argparse.ArgumentParser:
         "the newest matte shown in between (see README)",
     )
     live.add_argument("--reconnect", type=positive(float), default=10.0, help="seconds to retry a lost stream (10)")
-    add_folder_arguments(p)
-    return p
 
 
 @dataclass
