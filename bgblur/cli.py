@@ -200,10 +200,10 @@ def parse_options(argv: list[str]) -> Options:
 def run(options: Options) -> int:
     """Build the parts for the checked options, run them; returns the exit status. Raises BgblurError for anything
     the user can fix."""
-    from bgblur.build import build_pipeline
-    from bgblur.run import run_pipeline
+    from bgblur.session import run_source
     from bgblur.sinks.window import WindowSink
     from bgblur.sources import open_source
+    from bgblur.threads import stop_signals
 
     if options.is_folder_run:  # a library: every file of the folder, each as one file would be, never a window
         from bgblur.batch import run_batch
@@ -216,49 +216,28 @@ def run(options: Options) -> int:
     controls = Controls()
     interrupt = _Interrupt()
 
-    def stop(signum: int, _frame: object) -> None:
+    def stop(signum: int) -> None:
         interrupt.signal = signum
         controls.stop = True
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with open_source(
-            options.source,
-            open_timeout=options.open_timeout,
-            read_timeout=options.read_timeout,
-            reconnect_for=options.reconnect,
-            size=options.size,
-            fps=options.fps,
-        ) as source:
+        with (
+            stop_signals(stop),
+            open_source(
+                options.source,
+                open_timeout=options.open_timeout,
+                read_timeout=options.read_timeout,
+                reconnect_for=options.reconnect,
+                size=options.size,
+                fps=options.fps,
+            ) as source,
+        ):
             if source.is_live and not options.quiet:
                 info(f"{source.description}: {source.size[0]}x{source.size[1]} at {source.fps:g} fps")
-            pipeline = build_pipeline(options, source, controls, window)
-            try:
-                run_pipeline(
-                    pipeline,
-                    source,
-                    progress=not options.quiet,
-                    hold_still=options.virtual_camera is not None,
-                    sync=options.sync,
-                    max_cpu=options.max_cpu,
-                    pace=options.paced,
-                )
-            finally:
-                if options.stats:
-                    model = f"model: {pipeline.segmenter.name} on {pipeline.segmenter.runtime}"
-                    print(f"{model}\n{pipeline.times.summary()}", file=sys.stderr)
-                pipeline.close()
-            guarded = pipeline.segmenter
-            if guarded.failures:
-                raise BgblurError(
-                    f"the model failed on {guarded.failures} of {guarded.calls} frames; "
-                    "those frames were blurred whole (the output is complete)"
-                )
+            run_source(options, source, controls, window, progress=not options.quiet, stats=options.stats)
     finally:
         if window is not None:
             window.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     return 130 if interrupt.signal == signal.SIGINT else 0
 
 

@@ -8,11 +8,35 @@ An exception in it is kept and raised again in the owner's thread by :meth:`Work
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
+import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 END = object()  # put into a queue to say "no more items" (see Worker.put / Worker.take)
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS says, else the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def stop_signals(on_stop: Callable[[int], None]) -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM call ``on_stop(signum)`` (the run then stops cleanly, its files
+    finalised) instead of killing the process; the previous handlers come back after."""
+    signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda signum, _frame: on_stop(signum)) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class Worker:

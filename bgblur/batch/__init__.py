@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import time
 from dataclasses import asdict
@@ -17,15 +16,9 @@ from pathlib import Path
 from bgblur.batch.options import add_arguments
 from bgblur.errors import BgblurError, UsageError, info
 from bgblur.options import Options
+from bgblur.threads import stop_signals, usable_cores
 
 __all__ = ["add_arguments", "default_jobs", "run_batch"]
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def default_jobs(cores: int | None = None) -> int:
@@ -85,31 +78,28 @@ def run_batch(args: Options) -> int:
     bar = LibraryBar(len(todo), enabled=not args.quiet)
     interrupt: list[int] = []
 
-    def stop(signum: int, _frame: object) -> None:
-        interrupt.append(signum)
-
     def report(result) -> None:
         bar.finish(result.frames if args.ray is not None else None)
         if result.status == "failed":
             bar.write(_error_line(result))
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        if not todo:  # everything complete or skipped: no pool, no runtime
-            results = []
-        elif args.ray is not None:
-            from bgblur.batch.ray import run_ray
+        with stop_signals(interrupt.append):
+            if not todo:  # everything complete or skipped: no pool, no runtime
+                results = []
+            elif args.ray is not None:
+                from bgblur.batch.ray import run_ray
 
-            folders = [str(d) for d in {i.output.parent for i in todo} | {i.matte.parent for i in todo if i.matte}]
-            results = run_ray(todo, options, args.ray, jobs, threads, folders, bar, report, lambda: bool(interrupt))
-        else:
-            from bgblur.batch.local import run_local
+                folders = [str(d) for d in {i.output.parent for i in todo} | {i.matte.parent for i in todo if i.matte}]
+                results = run_ray(todo, options, args.ray, jobs, threads, folders, bar, report, lambda: bool(interrupt))
+            else:
+                from bgblur.batch.local import run_local
 
-            results = run_local(todo, options, min(jobs, len(todo)) or 1, threads, bar, report, lambda: bool(interrupt))
+                results = run_local(
+                    todo, options, min(jobs, len(todo)) or 1, threads, bar, report, lambda: bool(interrupt)
+                )
     finally:
         bar.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     done = [r for r in results if r.status == "done"]
     failed = [r for r in results if r.status == "failed"]
     left = len(todo) - len(done) - len(failed)

@@ -113,8 +113,7 @@ def _options(options: Options, item: Item) -> Options:
 def _process(options: Options, item: Item, stop: Any, progress: Any, opened: list[int]) -> int:
     """Run the file into its staging names; returns the frames read. Raises BgblurError or Interrupted.
     ``opened`` gets the source's frame count once it is open."""
-    from bgblur.build import build_pipeline
-    from bgblur.run import run_pipeline
+    from bgblur.session import run_source
     from bgblur.sources import open_source
 
     if stop is not None and stop.is_set():
@@ -131,17 +130,12 @@ def _process(options: Options, item: Item, stop: Any, progress: Any, opened: lis
         if progress is not None:
             progress.put(("start", opened[0]))
         source = CountingSource(inner, controls, stop, progress)
-        pipeline = build_pipeline(args, source, controls)
         try:
-            run_pipeline(pipeline, source, progress=False)
+            run_source(args, source, controls, progress=False)
         finally:
             source.flush()
-            pipeline.close()
-        if source.stopped or (stop is not None and stop.is_set()):
-            raise Interrupted
-        guarded = pipeline.segmenter
-        if guarded.failures:
-            raise BgblurError(f"the model failed on {guarded.failures} of {guarded.calls} frames")
+            if source.stopped or (stop is not None and stop.is_set()):
+                raise Interrupted  # (a stop, not the file's failure)
         return source.frames
 
 

@@ -19,7 +19,6 @@ process-wide thread pool instead (``cv2.setNumThreads``), left as the applicatio
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -31,6 +30,7 @@ from bgblur.errors import BgblurError
 from bgblur.models import check_model_file
 from bgblur.native import captured_native_output
 from bgblur.segmenters.dnn import opencv_reason, read_net
+from bgblur.threads import usable_cores
 
 RUNTIMES = ("auto", "litert", "onnxruntime", "opencv")
 # Which runtime besides cv2.dnn (which opens them all) can open which format.
@@ -63,14 +63,6 @@ class Network(Protocol):
     def run(self, blob: np.ndarray, outputs: Sequence[str] | None = None) -> list[np.ndarray]:
         """Outputs for ``blob``: the named ones in that order, or all of them in ``output_names`` order."""
         ...
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (its CPU affinity where the OS says, else the machine's count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 def pin_threads(threads: int | None) -> int:

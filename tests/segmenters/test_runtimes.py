@@ -15,8 +15,9 @@ import pytest
 from bgblur.errors import BgblurError
 from bgblur.models import BUILTIN_MODELS
 from bgblur.segmenters import create_segmenter
-from bgblur.segmenters.runtimes import load_network, pin_threads, usable_cores
+from bgblur.segmenters.runtimes import load_network, pin_threads
 from bgblur.segmenters.single_pass import SinglePassSegmenter
+from bgblur.threads import usable_cores
 from tests.model_files import onnx_model, write_card
 
 SELFIE = BUILTIN_MODELS["selfie"]
