@@ -48,6 +48,28 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return wheels[0], log
 
 
+def install_wheel(wheel: Path, env_dir: Path, lock_dir: Path) -> Path:
+    """A fresh virtual environment with the wheel alone, its dependencies from the package index at the versions
+    of requirements/dev.lock (as constraints: a release upstream cannot change what this test installs)."""
+    venv.create(env_dir, with_pip=True)
+    python = env_dir / "bin" / "python"
+    constraints = lock_dir / "constraints.txt"
+    pins = re.findall(
+        r"^([A-Za-z0-9_.-]+==[^ \\\n]+(?: ; [^\\\n]+)?)", (REPO / "requirements" / "dev.lock").read_text(), re.M
+    )
+    constraints.write_text("\n".join(pin.strip() for pin in pins) + "\n")
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "-c", str(constraints), str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=clean_env(),
+        stdin=subprocess.DEVNULL,
+    )
+    assert install.returncode == 0, install.stderr[-3000:]
+    return python
+
+
 @pytest.mark.e2e
 @pytest.mark.slow
 def test_the_build_gives_no_warning(built: tuple[Path, str]) -> None:
@@ -80,18 +102,8 @@ def test_the_wheel_carries_every_package_and_the_bundled_models_with_their_licen
 def test_the_wheel_installed_alone_blurs_a_photo(built: tuple[Path, str], testdata: Path, tmp_path: Path) -> None:
     wheel, _ = built
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=True)
-    python = env_dir / "bin" / "python"
     # The wheel alone: its dependencies (OpenCV, numpy, imutils, tqdm) from the package index, not the checkout.
-    install = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", str(wheel)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=clean_env(),
-        stdin=subprocess.DEVNULL,
-    )
-    assert install.returncode == 0, install.stderr[-3000:]
+    python = install_wheel(wheel, env_dir, tmp_path)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     photo = testdata / "images" / f"{PHOTO}.jpg"
@@ -126,3 +138,50 @@ def test_the_wheel_installed_alone_blurs_a_photo(built: tuple[Path, str], testda
     lines = doctor.stdout.splitlines()
     assert "ok    model selfie: loads (selfie_segmentation.tflite, bundled)" in lines
     assert any(line.startswith("warn  virtual camera: pyvirtualcam is not installed: ") for line in lines)
+
+
+def _run_installed(env_dir: Path, cwd: Path, *args: str | Path) -> subprocess.CompletedProcess:
+    env = clean_env(XDG_CONFIG_HOME=str(cwd), PATH=f"{env_dir / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    return subprocess.run(
+        ["bgblur", *map(str, args)], capture_output=True, text=True, timeout=300, env=env, cwd=cwd,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@pytest.mark.tensorflow
+def test_the_wheel_runs_the_cards_command_and_with_opencv_5_1_forced_in_says_why_not(
+    built: tuple[Path, str], testdata: Path, tmp_path: Path, mrcnn_dir: Path
+) -> None:
+    """The design card's command from an installed wheel, on the stand-in weights; then, with opencv-python 5.1
+    forced in (no TensorFlow importer), the same command and the doctor each say what is wrong in one line."""
+    wheel, _ = built
+    env_dir = tmp_path / "venv"
+    python = install_wheel(wheel, env_dir, tmp_path)
+    photo = testdata / "images" / f"{PHOTO}.jpg"
+    card = ["--mask-rcnn", mrcnn_dir, "--source", photo, "--no-window"]
+    result = _run_installed(env_dir, tmp_path, *card, "--output", "card.png")
+    assert result.returncode == 0, result.stderr
+    assert cv2.imread(str(tmp_path / "card.png")).shape == cv2.imread(str(photo)).shape
+
+    force = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", "opencv-python==5.1.0.95"],
+        capture_output=True, text=True, timeout=600, env=clean_env(), stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert force.returncode == 0, force.stderr[-3000:]
+    result = _run_installed(env_dir, tmp_path, *card, "--output", "card51.png")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "bgblur: error: OpenCV 5.1.0 has no TensorFlow importer (removed in 5.1), so it cannot run TensorFlow .pb "
+        "models such as Mask R-CNN: install an OpenCV that has it: pip install 'opencv-python>=4.14,<5.1'"
+    ]
+    assert not (tmp_path / "card51.png").exists()
+    doctor = _run_installed(env_dir, tmp_path, "--doctor")
+    assert "Traceback" not in doctor.stdout + doctor.stderr
+    mask_rcnn = [line for line in doctor.stdout.splitlines() if "Mask R-CNN" in line]
+    assert mask_rcnn == [f"warn  Mask R-CNN: cannot run here: {result.stderr.strip().removeprefix('bgblur: error: ')}"]
+    # Everything that needs no TensorFlow graph still works on 5.1: the default model blurs the photo.
+    plain = _run_installed(env_dir, tmp_path, "--source", photo, "--no-window", "--output", "plain51.png")
+    assert plain.returncode == 0, plain.stderr
+    assert cv2.imread(str(tmp_path / "plain51.png")).shape == cv2.imread(str(photo)).shape
