@@ -20,6 +20,7 @@ from bgblur.batch import is_folder_run, refuse_folder_options
 from bgblur.build import BLUR_PRESETS, output_in_folder, paced
 from bgblur.errors import BgblurError, UsageError, info
 from bgblur.frames import PEOPLE_CHOICES, PRESENCE_CHOICES, Controls
+from bgblur.models import MASK_RCNN_DIR
 
 EPILOG = """\
 keys in the window: p privacy (blur) on/off, m mirror, h help, q or Esc quit (closing the window quits too);
@@ -46,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"bgblur {__version__}")
     p.add_argument("--doctor", action="store_true", help="check this machine for a plain bgblur, with fixes; then exit")
     p.add_argument("--no-config", action="store_true", help="ignore the defaults file (see README)")
+    p.add_argument(
+        "--download",
+        choices=("mask-rcnn", "pose", "all"),
+        metavar="NAME",
+        help="fetch a model that is not bundled (mask-rcnn, pose or all) into your data folder, checked against "
+        "its pinned hash; then exit",
+    )
     io = p.add_argument_group("input and output")
     io.add_argument("-s", "--source", default="0", help="camera index, video file, image file or stream URL (0)")
     io.add_argument(
@@ -64,7 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("-q", "--quiet", action="store_true", help="no progress bar or notes")
     io.add_argument("--stats", action="store_true", help="print per-stage timings at exit")
     model = p.add_argument_group("model")
-    model.add_argument("--mask-rcnn", metavar="DIR", type=Path, help="use Mask R-CNN from DIR (see README)")
+    model.add_argument(
+        "--mask-rcnn",
+        metavar="DIR",
+        type=Path,
+        nargs="?",
+        const=MASK_RCNN_DIR,
+        help="use Mask R-CNN from DIR (none: the copy bgblur --download mask-rcnn fetched; see README)",
+    )
     model.add_argument(
         "--model", help="bundled model name (selfie, selfie-landscape) or a model file with a .json card beside it"
     )
@@ -105,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep only regions with evidence of a person: people = MediaPipe's person and face detectors; face, "
         "face-or-body, face-or-pose: see README (people for one-pass models, off for Mask R-CNN)",
     )
-    pose_help = "--presence face-or-pose: MediaPipe's pose_landmark_full.tflite (scripts/download_models.py --pose)"
+    pose_help = "--presence face-or-pose: MediaPipe's pose_landmark_full.tflite (bgblur --download pose fetches it)"
     matte.add_argument("--pose-model", metavar="FILE", type=Path, help=pose_help)
     effect = p.add_argument_group("effect")
     effect.add_argument("-k", "--kernel", type=kernel_size, help="Gaussian blur size, odd (41)")
@@ -284,6 +299,10 @@ def main(argv: list[str] | None = None) -> int:
             from bgblur.doctor import run_checks
 
             return run_checks(parser, use_config=not args.no_config)
+        if args.download:  # fetch, and nothing else
+            from bgblur.download import download
+
+            return download(args.download, quiet=args.quiet)
         from bgblur.config import load_into  # the defaults file, under the command line
 
         return run(load_into(parser, sys.argv[1:] if argv is None else argv, args))
