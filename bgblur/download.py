@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import sys
 import tarfile
 import tempfile
@@ -110,13 +111,21 @@ def download(name: str, quiet: bool = False) -> int:
     """Fetch model ``name`` (one of :data:`NAMES`, or "all") unless it is already there as pinned; one line each on
     stdout, notes and the progress bar on stderr (none with ``quiet``). Raises BgblurError on any failure."""
     table, timeout = load_sources(os.environ.get("BGBLUR_DOWNLOAD_SOURCES"))
+    failed: list[tuple[str, BgblurError]] = []
     for key in NAMES if name == "all" else (name,):
         source = table[key]
         if is_present(source):
             print(f"bgblur: {source.title} is already in {source.folder}, as pinned: nothing to download", flush=True)
             continue
-        fetch(source, timeout, quiet)
+        try:
+            fetch(source, timeout, quiet)
+        except BgblurError as exc:  # "all": one model's server being down must not keep the other one away
+            failed.append((key, exc))
+            continue
         print(f"bgblur: {source.title} ready in {source.folder}{source.use}", flush=True)
+    if failed:
+        others = f" (and {', '.join(key for key, _ in failed[1:])} failed too)" if len(failed) > 1 else ""
+        raise BgblurError(f"{failed[0][1]}{others}")
     return 0
 
 
@@ -204,6 +213,8 @@ def _reason(exc: BaseException, timeout: tuple[float, float]) -> str:
         if not isinstance(error, BaseException) or id(error) in seen:
             continue
         seen.add(id(error))
+        if isinstance(error, socket.gaierror):
+            return f"cannot look up the server's name ({error.strerror}: offline?)"
         if isinstance(error, OSError) and error.strerror:
             return error.strerror
         pending += [error.__cause__, error.__context__, getattr(error, "reason", None), *error.args]

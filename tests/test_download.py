@@ -237,7 +237,8 @@ def test_a_failed_download_is_one_line_and_leaves_nothing_behind(
             probe.bind(("127.0.0.1", 0))
             entry["url"] = f"http://127.0.0.1:{probe.getsockname()[1]}/mrcnn.tar.gz"
     table = sources(tmp_path, {"timeout": [5, 2], "mask-rcnn": entry})
-    result = run_bgblur("--download", "mask-rcnn", env=env(models, table), timeout=60)  # never hangs
+    # Never hangs: within 20 s, though pooch's own read timeout is 30 s, so the sources file's 2 s is the one used.
+    result = run_bgblur("--download", "mask-rcnn", env=env(models, table), timeout=20)
     line = assert_error(result, 1, message)
     assert "Mask R-CNN" in line or "http://" in line, line
     assert not models.exists(), files_in(models)  # no partial file, no temporary file, not even the folder
@@ -251,6 +252,18 @@ def test_a_failed_download_keeps_the_files_that_were_there(server: Server, tmp_p
     table = sources(tmp_path, {"mask-rcnn": mask_rcnn_entry(server, tar_gz({PB_MEMBER: pb}), pb, behaviour="cut")})
     assert_error(run_bgblur("--download", "mask-rcnn", env=env(models, table), timeout=60), 1, "broke before the end")
     assert files_in(models) == {"mask-rcnn-coco/frozen_inference_graph.pb": digest(b"an older, damaged copy")}
+
+
+def test_all_fetches_what_it_can_and_names_what_failed(server: Server, tmp_path: Path) -> None:
+    models = tmp_path / "data"
+    with socket.socket() as probe:  # Mask R-CNN's server is down, the pose model's is up
+        probe.bind(("127.0.0.1", 0))
+        down = {"url": f"http://127.0.0.1:{probe.getsockname()[1]}/mrcnn.tar.gz"}
+    table = sources(tmp_path, {"mask-rcnn": down, "pose": pose_entry(server, wheel())})
+    result = run_bgblur("--download", "all", env=env(models, table), timeout=20)
+    assert_error(result, 1, "cannot download Mask R-CNN", "bgblur --download mask-rcnn again")
+    assert result.stdout.startswith("bgblur: MediaPipe pose model ready in ")
+    assert sorted(files_in(models)) == ["mediapipe-pose/LICENSE", "mediapipe-pose/pose_landmark_full.tflite"]
 
 
 def test_a_plain_http_mirror_is_refused(tmp_path: Path) -> None:
