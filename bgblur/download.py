@@ -233,7 +233,7 @@ def _unpack(source: Source, archive: Path, staging: Path) -> dict[str, Path]:
     staged = {}
     for member, (name, pin) in source.members.items():
         path = staging / "unpacked" / member
-        if not path.is_file() or path.is_symlink():
+        if path.is_symlink() or not path.is_file():  # a link in an archive is never followed
             raise BgblurError(f"the archive from {source.url} holds no file {member}: nothing was kept")
         if not matches_pin(path, pin):
             raise BgblurError(f"{member} in {source.url} is not the pinned file: nothing was kept")

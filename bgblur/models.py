@@ -68,9 +68,9 @@ def file_hash(path: Path, algorithm: str) -> str:
 
 
 def matches_pin(path: Path, pin: str) -> bool:
-    """True when ``path`` is a regular file whose digest is ``pin`` ("sha256:HEX" or "sha1:HEX")."""
+    """True when ``path`` is a file whose digest is ``pin`` ("sha256:HEX" or "sha1:HEX")."""
     algorithm, _, expected = pin.partition(":")
-    return path.is_file() and not path.is_symlink() and file_hash(path, algorithm) == expected.lower()
+    return path.is_file() and file_hash(path, algorithm) == expected.lower()
 
 
 def check_model_file(model: Path, hint: str = "") -> None:

@@ -35,13 +35,18 @@ def digest(data: bytes, algorithm: str = "sha256") -> str:
     return f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}"
 
 
-def tar_gz(members: dict[str, bytes]) -> bytes:
+def tar_gz(members: dict[str, bytes | Path]) -> bytes:
+    """A .tar.gz of ``members``: bytes become files, a Path becomes a symbolic link to it."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=1) as tar:
         for name, data in members.items():
             info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+            if isinstance(data, Path):
+                info.type, info.linkname = tarfile.SYMTYPE, str(data)
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 
 
@@ -219,6 +224,7 @@ def test_a_model_already_there_is_not_fetched_again_and_a_damaged_one_is(
         ("wrong archive", "is not the pinned file (sha256 differs"),
         ("wrong member", f"{PB_MEMBER} in http://"),
         ("closed port", "connection refused"),
+        ("link", f"holds no file {PB_MEMBER}"),
     ],
 )
 def test_a_failed_download_is_one_line_and_leaves_nothing_behind(
@@ -232,6 +238,8 @@ def test_a_failed_download_is_one_line_and_leaves_nothing_behind(
         server.routes["/mrcnn.tar.gz"] = ("ok", tar_gz({PB_MEMBER: pb[:-1] + b"!"}))
     if problem == "wrong member":  # the archive is as pinned, the graph in it is not
         entry["members"] = {PB_MEMBER: ["frozen_inference_graph.pb", digest(b"another graph", "sha1")]}
+    if problem == "link":  # the graph's name in the archive is a link to a file outside it
+        entry = mask_rcnn_entry(server, tar_gz({PB_MEMBER: Path("/etc/hostname")}), pb)
     if problem == "closed port":
         with socket.socket() as probe:  # a port nobody listens on
             probe.bind(("127.0.0.1", 0))
