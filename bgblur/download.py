@@ -131,11 +131,8 @@ def download(name: str, quiet: bool = False) -> int:
 
 def is_present(source: Source) -> bool:
     """Every file of ``source`` is in its folder and matches its pin."""
-    return all(matches_pin(source.folder / name, pin) for name, pin in _files(source).items())
-
-
-def _files(source: Source) -> dict[str, str]:
-    return dict(source.members.values()) | source.bundled
+    files = dict(source.members.values()) | source.bundled
+    return all(matches_pin(source.folder / name, pin) for name, pin in files.items())
 
 
 def fetch(source: Source, timeout: tuple[float, float], quiet: bool = False) -> None:
