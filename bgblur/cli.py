@@ -18,6 +18,7 @@ from bgblur.argtypes import fraction, frame_index, kernel_size, positive, size
 from bgblur.batch import add_arguments as add_folder_arguments
 from bgblur.errors import BgblurError, info
 from bgblur.frames import PEOPLE_CHOICES, PRESENCE_CHOICES, Controls
+from bgblur.models import MASK_RCNN_DIR
 from bgblur.options import BLUR_PRESETS, Options, refuse_folder_options, with_checked_outputs
 
 EPILOG = """\
@@ -45,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"bgblur {__version__}")
     p.add_argument("--doctor", action="store_true", help="check this machine for a plain bgblur, with fixes; then exit")
     p.add_argument("--no-config", action="store_true", help="ignore the defaults file (see README)")
+    p.add_argument(
+        "--download",
+        choices=("mask-rcnn", "pose", "all"),
+        metavar="NAME",
+        help="fetch a model that is not bundled (mask-rcnn, pose or all) into your data folder, checked against "
+        "its pinned hash; then exit",
+    )
     _input_output_options(p)
     _model_options(p)
     _matte_options(p)
@@ -77,7 +85,14 @@ def _input_output_options(p: argparse.ArgumentParser) -> None:
 
 def _model_options(p: argparse.ArgumentParser) -> None:
     model = p.add_argument_group("model")
-    model.add_argument("--mask-rcnn", metavar="DIR", type=Path, help="use Mask R-CNN from DIR (see README)")
+    model.add_argument(
+        "--mask-rcnn",
+        metavar="DIR",
+        type=Path,
+        nargs="?",
+        const=MASK_RCNN_DIR,
+        help="use Mask R-CNN from DIR (none: the copy bgblur --download mask-rcnn fetched; see README)",
+    )
     model.add_argument(
         "--model", help="bundled model name (selfie, selfie-landscape) or a model file with a .json card beside it"
     )
@@ -121,7 +136,7 @@ def _matte_options(p: argparse.ArgumentParser) -> None:
         help="keep only regions with evidence of a person: people = MediaPipe's person and face detectors; face, "
         "face-or-body, face-or-pose: see README (people for one-pass models, off for Mask R-CNN)",
     )
-    pose_help = "--presence face-or-pose: MediaPipe's pose_landmark_full.tflite (scripts/download_models.py --pose)"
+    pose_help = "--presence face-or-pose: MediaPipe's pose_landmark_full.tflite (bgblur --download pose fetches it)"
     matte.add_argument("--pose-model", metavar="FILE", type=Path, help=pose_help)
 
 
@@ -250,6 +265,10 @@ def main(argv: list[str] | None = None) -> int:
             from bgblur.doctor import run_checks
 
             return run_checks(parser, use_config=not args.no_config)
+        if args.download:  # fetch, and nothing else
+            from bgblur.download import download
+
+            return download(args.download, quiet=args.quiet)
         from bgblur.config import load_into  # the defaults file, under the command line
 
         return run(Options.from_args(load_into(parser, sys.argv[1:] if argv is None else argv, args)))

@@ -34,7 +34,7 @@ else:  # pragma: no cover - Python 3.10 only
     import tomli as tomllib
 
 # Options that make no sense as a kept default: they print and exit, or pick the file itself.
-NOT_IN_FILE = frozenset({"help", "version", "doctor", "no-config"})
+NOT_IN_FILE = frozenset({"help", "version", "doctor", "download", "no-config"})
 # Options that exclude each other: one given on the command line drops the other from the file.
 EXCLUSIVE = (("kernel", "blur"), ("model", "mask-rcnn"))
 _UNSET = object()

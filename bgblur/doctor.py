@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import hashlib
 import os
 import shutil
 import sys
@@ -41,14 +40,6 @@ class Check:
 
 def _root() -> Path:
     return Path(os.environ.get("BGBLUR_DOCTOR_ROOT") or "/")
-
-
-def _sha(path: Path, algorithm: str) -> str:
-    digest = hashlib.new(algorithm)
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _shown(path: Path) -> str:
@@ -173,33 +164,33 @@ def check_bundled_models() -> list[Check]:
 
 
 def check_mask_rcnn() -> list[Check]:
-    from bgblur.models import MASK_RCNN_DIR, MASK_RCNN_TEXT_SHA256, MASK_RCNN_WEIGHTS, MASK_RCNN_WEIGHTS_SHA1
+    from bgblur.models import MASK_RCNN_DIR, MASK_RCNN_PINS, matches_pin
     from bgblur.segmenters.dnn import tensorflow_unsupported
 
     if unsupported := tensorflow_unsupported():  # the files would be no use: say why first
         return [Check(WARN, "Mask R-CNN", f"cannot run here: {unsupported}")]
-    fix = "run: python scripts/download_models.py (only needed for --mask-rcnn)"
+    fix = "run: bgblur --download mask-rcnn (only needed for --mask-rcnn)"
     folder = _shown(MASK_RCNN_DIR)
-    pins = [(name, "sha256", digest) for name, digest in MASK_RCNN_TEXT_SHA256.items()]
-    pins.append((MASK_RCNN_WEIGHTS, "sha1", MASK_RCNN_WEIGHTS_SHA1))
-    missing = [name for name, _, _ in pins if not (MASK_RCNN_DIR / name).is_file()]
+    pins = MASK_RCNN_PINS.items()  # the text files, then the weights
+    missing = [name for name, _ in pins if not (MASK_RCNN_DIR / name).is_file()]
     if missing:
         return [Check(WARN, "Mask R-CNN", f"{', '.join(missing)} missing in {folder}: {fix}")]
-    for name, algorithm, digest in pins:
-        if _sha(MASK_RCNN_DIR / name, algorithm) != digest:
+    for name, pin in pins:
+        if not matches_pin(MASK_RCNN_DIR / name, pin):
+            algorithm = pin.partition(":")[0]
             return [Check(WARN, "Mask R-CNN", f"{folder}/{name} is damaged or incomplete ({algorithm} differs): {fix}")]
     return [Check(OK, "Mask R-CNN", f"{folder} complete, hashes as pinned")]
 
 
 def check_pose_model() -> list[Check]:
-    from bgblur.models import POSE_MODEL, POSE_MODEL_SHA256
+    from bgblur.models import POSE_MODEL, POSE_PINS, matches_pin
 
-    fix = "run: python scripts/download_models.py --pose (only needed for --presence face-or-pose)"
+    fix = "run: bgblur --download pose (only needed for --presence face-or-pose)"
     shown = _shown(POSE_MODEL)
     if not POSE_MODEL.is_file():
         return [Check(WARN, "pose model", f"{shown} missing: {fix}")]
-    if _sha(POSE_MODEL, "sha256") != POSE_MODEL_SHA256:
-        return [Check(WARN, "pose model", f"{shown} is damaged or incomplete (sha256 differs): {fix} --force")]
+    if not matches_pin(POSE_MODEL, POSE_PINS[POSE_MODEL.name]):
+        return [Check(WARN, "pose model", f"{shown} is damaged or incomplete (sha256 differs): {fix}")]
     return [Check(OK, "pose model", f"{shown}, sha256 as pinned")]
 
 

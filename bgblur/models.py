@@ -1,10 +1,13 @@
-"""Where model files live — bundled in the package, or fetched by ``scripts/download_models.py`` — how a file is
-checked before anything reads it, and the hints that tell a user how to get one."""
+"""Where model files live — bundled in the package, or fetched by ``bgblur --download`` into the user's data
+folder — how a file is checked before anything reads it, and the hints that tell a user how to get one."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
+
+import platformdirs
 
 from bgblur.errors import BgblurError
 
@@ -21,14 +24,18 @@ FACE_MODEL = DATA_DIR / "face_detection_short_range.tflite"
 FULL_RANGE_FACE_MODEL = DATA_DIR / "face_detection_full_range_sparse.tflite"
 PERSON_DETECTOR_MODEL = DATA_DIR / "pose_detection.tflite"
 
-# Fetched by scripts/download_models.py into the checkout's models/ folder (or $BGBLUR_MODELS): never the
-# working folder, so bgblur finds them from anywhere.
-MODELS_DIR = Path(os.environ.get("BGBLUR_MODELS") or PACKAGE.parent / "models")
+# Fetched by ``bgblur --download`` into the user's data folder (~/.local/share/bgblur on Linux, the platform's own
+# place elsewhere), or into $BGBLUR_MODELS (a checkout's models/ folder, for instance): never the working folder
+# or the package's folder, so a wheel user and a clone find them from anywhere.
+MODELS_DIR = Path(os.environ.get("BGBLUR_MODELS") or platformdirs.user_data_dir("bgblur", appauthor=False))
 MASK_RCNN_DIR = MODELS_DIR / "mask-rcnn-coco"
 POSE_MODEL = MODELS_DIR / "mediapipe-pose" / "pose_landmark_full.tflite"
+# The Mask R-CNN folder's small text files (text graph, labels, colours) ship with the package: the download
+# puts them beside the weights, so the folder is whole without a second server (see bgblur/download.py).
+MASK_RCNN_TEXT_DIR = DATA_DIR / "mask-rcnn-coco"
 
-# The pins of the downloaded files, in one place: scripts/download_models.py checks what it fetches against
-# them and ``bgblur --doctor`` checks what is on disk. Where each value comes from is said in the script.
+# The pins of the downloaded files, in one place: ``bgblur --download`` checks what it fetches against them and
+# ``bgblur --doctor`` checks what is on disk. Where each value comes from is said in bgblur/download.py.
 MASK_RCNN_WEIGHTS = "frozen_inference_graph.pb"
 # No published sha256 of the extracted .pb exists: OpenCV's opencv_extra pins its sha1.
 MASK_RCNN_WEIGHTS_SHA1 = "c8adff66a1e23e607f57cf1a7cfabad0faa371f9"
@@ -38,13 +45,32 @@ MASK_RCNN_TEXT_SHA256 = {
     "colors.txt": "73bf76cc57048e5f6849466c74bd77bacefcfcb569d2ec7dc8250e8532390eb3",
 }
 POSE_MODEL_SHA256 = "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f"
-POSE_MODEL_SIZE = 6_440_512
 POSE_LICENSE_SHA256 = "8707eef0533987efc5b155d64761eeb6e20793f50b9bd1a68dad1cf4719d0ed8"
-POSE_LICENSE_SIZE = 12_331
+# The same pins as "ALGORITHM:HEX" (pooch's known_hash form), by file name in the model's folder.
+MASK_RCNN_PINS = {
+    **{name: f"sha256:{digest}" for name, digest in MASK_RCNN_TEXT_SHA256.items()},
+    MASK_RCNN_WEIGHTS: f"sha1:{MASK_RCNN_WEIGHTS_SHA1}",
+}
+POSE_PINS = {POSE_MODEL.name: f"sha256:{POSE_MODEL_SHA256}", "LICENSE": f"sha256:{POSE_LICENSE_SHA256}"}
 
-MASK_RCNN_HINT = " (run: python scripts/download_models.py)"
-POSE_HINT = " (get it with: python scripts/download_models.py --pose, or give --pose-model FILE)"
+MASK_RCNN_HINT = " (run: bgblur --download mask-rcnn)"
+POSE_HINT = " (get it with: bgblur --download pose, or give --pose-model FILE)"
 MODEL_SUFFIXES = {".tflite": "TFLite", ".onnx": "ONNX", ".pb": "TensorFlow"}
+
+
+def file_hash(path: Path, algorithm: str) -> str:
+    """The hex digest of the file at ``path`` with hashlib's ``algorithm``, read in 1 MB chunks."""
+    digest = hashlib.new(algorithm)
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def matches_pin(path: Path, pin: str) -> bool:
+    """True when ``path`` is a file whose digest is ``pin`` ("sha256:HEX" or "sha1:HEX")."""
+    algorithm, _, expected = pin.partition(":")
+    return path.is_file() and file_hash(path, algorithm) == expected.lower()
 
 
 def check_model_file(model: Path, hint: str = "") -> None:

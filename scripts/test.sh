@@ -6,7 +6,8 @@
 #     with apt-get (as root, or through sudo), only when one is missing;
 #   - a virtual environment .venv holding exactly requirements/dev.lock (the versions the suite passed on, with
 #     their hashes) and bgblur itself, editable; reinstalled only when the lock or pyproject.toml changed;
-#   - MediaPipe's pose model (bgblur --download pose checks it and fetches it only when missing).
+#   - MediaPipe's pose model, into the checkout's models/ (bgblur --download pose checks it, fetches it only when
+#     missing).
 # then runs the linters and the tests. Run again, it skips what is already there. The test data is the shared
 # folder, ../shared beside this checkout (or $BGBLUR_SHARED).
 #
@@ -78,9 +79,9 @@ elif [[ ! -f $stamp || $(cat "$stamp") != "$wanted" ]]; then
 fi
 
 # MediaPipe's pose model (--presence face-or-pose tests) is not in ../shared: fetched from the pinned mediapipe
-# wheel on PyPI, or kept when already there and matching its pin.
+# wheel on PyPI into the checkout's models/, or kept when already there and matching its pin (no request then).
 if [[ -z ${BGBLUR_POSE_MODEL:-} ]]; then
-    python scripts/download_models.py --pose >/dev/null
+    BGBLUR_MODELS="$PWD/models" python -m bgblur --download pose --quiet >/dev/null
 fi
 
 ruff check .

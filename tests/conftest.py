@@ -54,12 +54,13 @@ def models_dir(shared: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def pose_model() -> Path:
-    """MediaPipe's pose landmark model: not in the shared folder, fetched by ``scripts/download_models.py --pose``
-    (``.ci/run`` does it) into ``models/mediapipe-pose``, or wherever ``$BGBLUR_POSE_MODEL`` says."""
+    """MediaPipe's pose landmark model: not in the shared folder, fetched by ``BGBLUR_MODELS=models bgblur
+    --download pose`` (``scripts/test.sh`` does it) into ``models/mediapipe-pose``, or wherever
+    ``$BGBLUR_POSE_MODEL`` says."""
     path = Path(os.environ.get("BGBLUR_POSE_MODEL", REPO / "models" / "mediapipe-pose" / "pose_landmark_full.tflite"))
     if not path.is_file():
         pytest.fail(
-            f"pose model missing: {path} (run: python scripts/download_models.py --pose, or set BGBLUR_POSE_MODEL)",
+            f"pose model missing: {path} (run: BGBLUR_MODELS=models bgblur --download pose, or set BGBLUR_POSE_MODEL)",
             pytrace=False,
         )
     return path

@@ -117,11 +117,11 @@ def test_missing_downloaded_models_are_warnings_with_the_download_command(tmp_pa
     result, lines = doctor(cwd=tmp_path, BGBLUR_MODELS=str(folder))
     assert lines["Mask R-CNN"] == (
         f"warn  Mask R-CNN: frozen_inference_graph.pb missing in {folder}/mask-rcnn-coco: "
-        "run: python scripts/download_models.py (only needed for --mask-rcnn)"
+        "run: bgblur --download mask-rcnn (only needed for --mask-rcnn)"
     )
     assert lines["pose model"] == (
         f"warn  pose model: {folder}/mediapipe-pose/pose_landmark_full.tflite missing: "
-        "run: python scripts/download_models.py --pose (only needed for --presence face-or-pose)"
+        "run: bgblur --download pose (only needed for --presence face-or-pose)"
     )
     assert "Mask R-CNN" not in verdict(result) and "pose" not in verdict(result)
 
@@ -133,12 +133,12 @@ def test_damaged_downloaded_models_are_named_by_their_hash(tmp_path: Path, model
     _, lines = doctor(cwd=tmp_path, BGBLUR_MODELS=str(folder))
     assert lines["Mask R-CNN"] == (
         f"warn  Mask R-CNN: {folder}/mask-rcnn-coco/frozen_inference_graph.pb is damaged or incomplete (sha1 "
-        "differs): run: python scripts/download_models.py (only needed for --mask-rcnn)"
+        "differs): run: bgblur --download mask-rcnn (only needed for --mask-rcnn)"
     )
     assert lines["pose model"].startswith(
         f"warn  pose model: {folder}/mediapipe-pose/pose_landmark_full.tflite is damaged or incomplete (sha256 differs)"
     )
-    assert lines["pose model"].endswith("--pose (only needed for --presence face-or-pose) --force")
+    assert lines["pose model"].endswith(": run: bgblur --download pose (only needed for --presence face-or-pose)")
     # One byte of a versioned text file changed is found too.
     labels = folder / "mask-rcnn-coco" / "object_detection_classes_coco.txt"
     labels.write_bytes(labels.read_bytes().replace(b"person", b"persom", 1))

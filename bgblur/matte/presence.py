@@ -13,7 +13,7 @@ whether there is evidence of a person:
 - ``face-or-body`` only: a region without a face is still kept when it reaches the lower frame edge, like a
   torso cut by the frame (the usual webcam framing, and people seen from behind at a desk);
 - ``face-or-pose`` only: a sizeable region without a face is shown to MediaPipe's pose landmark model (not
-  bundled: ``scripts/download_models.py --pose``), cropped around the region; the region is kept when the model's
+  bundled: ``bgblur --download pose`` fetches it), cropped around the region; the region is kept when the model's
   "a body is here" score passes 0.5 — a full-body dancer or a hiker seen from behind, but not a cup. A confirmed
   body is remembered like a face.
 

@@ -128,7 +128,7 @@ def test_missing_mask_rcnn_folder(tmp_path: Path, testdata: Path) -> None:
         tmp_path / "o.png",
         "--no-window",
     )
-    assert_error(result, 1, "mask r-cnn folder not found", "download_models.py")
+    assert_error(result, 1, "mask r-cnn folder not found", "bgblur --download mask-rcnn")
 
 
 def test_missing_file_inside_mask_rcnn_folder(mrcnn_dir: Path, tmp_path: Path, testdata: Path) -> None:
@@ -145,7 +145,7 @@ def test_missing_file_inside_mask_rcnn_folder(mrcnn_dir: Path, tmp_path: Path, t
         tmp_path / "o.png",
         "--no-window",
     )
-    assert_error(result, 1, "frozen_inference_graph.pb", "download_models.py")
+    assert_error(result, 1, "frozen_inference_graph.pb", "bgblur --download mask-rcnn")
 
 
 def test_unreadable_video(tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ def test_pose_model_errors(tmp_path: Path) -> None:
         run_bgblur(*common, "--presence", "face-or-pose", "--pose-model", missing),
         1,
         "nowhere.tflite",
-        "download_models.py --pose",
+        "bgblur --download pose",
     )
     wrong = tmp_path / "face.tflite"  # a real model, but not the pose model
     wrong.write_bytes(

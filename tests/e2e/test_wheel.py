@@ -92,6 +92,9 @@ def test_the_wheel_carries_every_package_and_the_bundled_models_with_their_licen
         "selfie_segmentation.tflite", "selfie_segmentation.json", "selfie_segmentation_landscape.tflite",
         "selfie_segmentation_landscape.json", "face_detection_short_range.tflite", "LICENSE",
         "face_detection_full_range_sparse.tflite", "pose_detection.tflite",  # the bundled person detectors (LiteRT)
+        # Mask R-CNN's text graph, labels and colours, put beside the downloaded weights
+        "mask-rcnn-coco/README.md", "mask-rcnn-coco/colors.txt", "mask-rcnn-coco/object_detection_classes_coco.txt",
+        "mask-rcnn-coco/mask_rcnn_inception_v2_coco_2018_01_28.pbtxt",
     )} == data  # fmt: skip
     assert any(name.endswith(".dist-info/licenses/bgblur/data/LICENSE") for name in names)
     assert not any(name.startswith(("tests/", "scripts/", "models/")) for name in names)
