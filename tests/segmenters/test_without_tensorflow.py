@@ -20,7 +20,8 @@ from util import bgblur_env
 PROBE = """
 import sys
 import cv2
-del cv2.dnn.readNetFromTensorflow  # OpenCV 5.1: no TensorFlow importer
+if hasattr(cv2.dnn, "readNetFromTensorflow"):  # OpenCV 5.1 and later have none
+    del cv2.dnn.readNetFromTensorflow
 from bgblur.cli import main
 sys.exit(main(sys.argv[1:]))
 """
