@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-OPSET = 11  # old enough for OpenCV 4.x's importer, accepted by 5.x's
+OPSET = 13  # 13: Softmax(axis=1) is over the channels only (opset 11 flattens C, H, W into one axis, which ONNX Runtime
+# and OpenCV 5.1 follow and OpenCV 5.0's classic engine does not); read by every OpenCV in the range
 
 
 def onnx_model(

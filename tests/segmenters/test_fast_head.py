@@ -16,6 +16,9 @@ from bgblur.segmenters.dnn import read_net
 from bgblur.segmenters.fast_head import split_head
 
 SIZE = 24  # input width and height
+# OpenCV 4.x and 5.0's classic engine expose each layer's weights; 5.1 has only the new engine, whose layers carry
+# none (ConvTranspose2 with no blobs): there the head cannot be taken and the net runs whole, as OpenCV computes it.
+CLASSIC_ENGINE = cv2.__version__.startswith("4.") or hasattr(cv2.dnn, "ENGINE_CLASSIC")
 
 
 def upsampling_model(path: Path, kernel: int, stride: int, sigmoid: bool, out_channels: int = 1) -> Path:
@@ -67,6 +70,9 @@ def opencv_answer(net: cv2.dnn.Net, blob: np.ndarray) -> np.ndarray:
 def test_non_overlapping_head_is_taken_and_matches_opencv(tmp_path: Path, sigmoid: bool, out_channels: int) -> None:
     net = read_net(upsampling_model(tmp_path / "m.onnx", 2, 2, sigmoid, out_channels))
     head = split_head(net, None, probe())
+    if not CLASSIC_ENGINE:
+        assert head is None  # (OpenCV 5.1: see CLASSIC_ENGINE)
+        return
     assert head is not None and head.kernel == 2 and head.sigmoid == sigmoid
     other = np.random.default_rng(7).random((1, 3, SIZE, SIZE), dtype=np.float32)  # not the probe it was checked on
     expected = opencv_answer(net, other)
