@@ -112,6 +112,7 @@ def _models_dir(tmp_path: Path, models_dir: Path) -> Path:
     return folder
 
 
+@pytest.mark.tensorflow  # (without the importer the Mask R-CNN line says that instead: test_without_tensorflow)
 def test_missing_downloaded_models_are_warnings_with_the_download_command(tmp_path: Path, models_dir: Path) -> None:
     folder = _models_dir(tmp_path, models_dir)
     result, lines = doctor(cwd=tmp_path, BGBLUR_MODELS=str(folder))
@@ -126,6 +127,7 @@ def test_missing_downloaded_models_are_warnings_with_the_download_command(tmp_pa
     assert "Mask R-CNN" not in verdict(result) and "pose" not in verdict(result)
 
 
+@pytest.mark.tensorflow  # (without the importer the Mask R-CNN line says that instead: test_without_tensorflow)
 def test_damaged_downloaded_models_are_named_by_their_hash(tmp_path: Path, models_dir: Path) -> None:
     folder = _models_dir(tmp_path, models_dir)
     (folder / "mask-rcnn-coco" / "frozen_inference_graph.pb").write_bytes(b"\0" * 4096)
