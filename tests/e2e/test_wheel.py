@@ -141,6 +141,29 @@ def test_the_wheel_installed_alone_blurs_a_photo(built: tuple[Path, str], testda
     lines = doctor.stdout.splitlines()
     assert "ok    model selfie: loads (selfie_segmentation.tflite, bundled)" in lines
     assert any(line.startswith("warn  virtual camera: pyvirtualcam is not installed: ") for line in lines)
+    # A wheel user's models: the doctor names the command that fetches them (never a script of the checkout), and
+    # offline (as this machine is: the model zoo is out of reach) the download ends in one line, nothing left.
+    data = elsewhere / "data"
+    env["XDG_DATA_HOME"] = str(data)
+    doctor = subprocess.run(["bgblur", "--doctor"], capture_output=True, text=True, timeout=60, env=env, cwd=elsewhere)
+    models = [line for line in doctor.stdout.splitlines() if line.startswith(("warn  Mask R-CNN", "warn  pose model"))]
+    assert len(models) == 2 and all(f"{data}/bgblur/" in line for line in models), doctor.stdout
+    assert "run: bgblur --download mask-rcnn" in models[0] and "run: bgblur --download pose" in models[1]
+    assert "scripts/" not in doctor.stdout
+    fetch = subprocess.run(
+        ["bgblur", "--download", "mask-rcnn"], capture_output=True, text=True, timeout=120, env=env, cwd=elsewhere,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert fetch.returncode == 1
+    said = fetch.stderr.strip().splitlines()  # the note saying what it fetches from where, then the one error
+    errors = [line for line in said if line.startswith("bgblur: error: ")]
+    assert len(errors) == 1 and errors[0].startswith("bgblur: error: cannot download Mask R-CNN"), fetch.stderr
+    assert (
+        said[:-1] == [line for line in said if line.startswith("bgblur: downloading ")]
+        and "Traceback" not in fetch.stderr
+    )
+    left = [p for p in data.rglob("*") if p.is_file()] if data.exists() else []
+    assert left == [], left
 
 
 def _run_installed(env_dir: Path, cwd: Path, *args: str | Path) -> subprocess.CompletedProcess:
