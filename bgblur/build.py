@@ -203,6 +203,7 @@ def build_pipeline(args: argparse.Namespace, source: Source, controls: Controls,
     whole) with its outputs. ``controls`` gets the options' starting state."""
     from bgblur.effects.backgrounds import background_choices
     from bgblur.effects.blur import BlurBackground
+    from bgblur.effects.framing import AutoFramer
     from bgblur.effects.replace import ReplaceBackground
     from bgblur.effects.switch import EffectSwitch
     from bgblur.effects.visualize import Visualizer
@@ -226,6 +227,8 @@ def build_pipeline(args: argparse.Namespace, source: Source, controls: Controls,
         effect = EffectSwitch(controls, BlurBackground(controls.kernel), replacements)
         controls.choice = 1 if args.background else 0  # start on the asked background, else blur
     controls.show_mask, controls.show_fps = args.show_mask, args.show_fps
+    controls.auto_frame = args.auto_frame
+    framer = AutoFramer(stream.size, args.auto_frame_zoom, still=stream.still)  # off until asked: key z
     try:
         outputs = build_outputs(args, stream, window)
     except BaseException:
@@ -238,4 +241,5 @@ def build_pipeline(args: argparse.Namespace, source: Source, controls: Controls,
         outputs,
         controls=controls,
         frame_range=(args.start_frame, args.end_frame),
+        framer=framer,
     )
