@@ -25,7 +25,8 @@ class FfmpegPipeWriter:
     def __init__(self, ffmpeg: str, path: Path, fps: float, size: tuple[int, int]) -> None:
         self.path = path
         self.size = size
-        self._log = tempfile.TemporaryFile()  # ffmpeg's complaints, read only if it fails (a pipe could fill up)
+        # ffmpeg's complaints, read only if it fails (a pipe could fill up); closed by release()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115
         command = [ffmpeg, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{size[0]}x{size[1]}"]
         command += ["-r", f"{fps or 30.0:.10g}", "-i", "-", "-an", "-c:v", "mpeg4", "-q:v", "3", "-pix_fmt", "yuv420p"]
         if path.suffix.lower() in (".mp4", ".mov", ".m4v"):
@@ -38,7 +39,7 @@ class FfmpegPipeWriter:
             self._log.close()
             raise BgblurError(f"cannot write video {path}: ffmpeg did not start ({exc.strerror or exc})") from None
 
-    def isOpened(self) -> bool:  # noqa: N802 - cv2.VideoWriter's name
+    def isOpened(self) -> bool:  # cv2.VideoWriter's name
         return self._process is not None and self._process.poll() is None
 
     def _failure(self) -> str:
