@@ -1,6 +1,6 @@
 """``--auto-frame`` end to end: a talking head on the right of the picture comes out centred (measured on the
 output file by a face detector the framer never reads: it frames from the matte alone), a person walking across a
-clip stays in the window, the option reaches a folder run's workers.
+clip stays in the window, the option reaches a folder run's workers; and odd-sized videos keep their exact size.
 
 The issue asked for OpenCV's Haar cascade as the independent detector; the OpenCV 5 wheel has none
 (``cv2.CascadeClassifier`` and ``cv2.data``'s XML files are gone), so the measure is MediaPipe's short-range face
@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from util import read_video, run_bgblur
+from util import bgblur_env, read_video, run_bgblur
 
 from bgblur.build import build_pipeline
 from bgblur.cli import build_parser
@@ -148,3 +148,34 @@ def test_a_folder_run_frames_too(on_the_right: Path, tmp_path: Path) -> None:
     assert len(frames) == 75
     xs = face_centres(frames[-10:])
     assert np.all(np.abs(xs - WIDTH / 2) / WIDTH < 0.08), xs / WIDTH
+
+
+@pytest.fixture(scope="module")
+def odd_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("odd") / "odd.mp4"
+    ffmpeg("-f", "lavfi", "-i", "testsrc=size=853x479:rate=30", "-frames:v", "40", "-c:v", "libx264", "-pix_fmt",
+           "yuv444p", path)  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize("name", ["out.mp4", "out.avi"])
+def test_an_odd_sized_video_comes_out_the_same_size(odd_video: Path, tmp_path: Path, name: str) -> None:
+    output, matte = tmp_path / name, tmp_path / f"matte{Path(name).suffix}"
+    result = run_bgblur("--source", odd_video, "--output", output, "--matte", matte, "--no-window", "--auto-frame")
+    assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr
+    for path in (output, matte):
+        frames = read_video(path)
+        assert len(frames) == 40 and frames[0].shape == (479, 853, 3), path
+
+
+def test_without_ffmpeg_an_odd_mp4_says_in_one_line_that_it_is_smaller(odd_video: Path, tmp_path: Path) -> None:
+    no_tools = tmp_path / "bin"
+    no_tools.mkdir()
+    output = tmp_path / "out.mp4"
+    result = run_bgblur("--source", odd_video, "--output", output, "--no-window", env=bgblur_env(PATH=str(no_tools)))
+    assert result.returncode == 0, result.stderr
+    notes = [line for line in result.stderr.splitlines() if "853x479" in line]
+    assert len(notes) == 1 and "852x478" in notes[0] and "install ffmpeg" in notes[0], result.stderr
+    frames = read_video(output)
+    assert len(frames) == 40 and frames[0].shape == (478, 852, 3)
