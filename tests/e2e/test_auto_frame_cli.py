@@ -14,13 +14,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from util import bgblur_env, read_video, run_bgblur
+from util import MemorySink, bgblur_env, read_video, run_bgblur
 
 from bgblur.build import build_pipeline
 from bgblur.cli import build_parser
-from bgblur.frames import Controls
+from bgblur.frames import Controls, Frame
 from bgblur.matte.detectors import FaceDetector
+from bgblur.run import run_pipeline
+from bgblur.sinks.window import apply_key
 from bgblur.sources import open_source
+from bgblur.sources.simulated import SimulatedCamera
 
 pytestmark = pytest.mark.e2e  # whole commands on real files
 
@@ -179,3 +182,28 @@ def test_without_ffmpeg_an_odd_mp4_says_in_one_line_that_it_is_smaller(odd_video
     assert len(notes) == 1 and "852x478" in notes[0] and "install ffmpeg" in notes[0], result.stderr
     frames = read_video(output)
     assert len(frames) == 40 and frames[0].shape == (478, 852, 3)
+
+
+def test_live_auto_frame_with_privacy_off_and_its_key(on_the_right: Path) -> None:
+    """A camera (simulated, the live loop and its inference worker): with privacy off the model still runs for the
+    framing, the output comes out framed; the z key (the controls) turns it off and the frame eases back out."""
+    pictures = [cv2.resize(f, (640, 360), interpolation=cv2.INTER_AREA) for f in read_video(on_the_right)[:90]]
+    args = build_parser().parse_args(["--auto-frame"])
+    controls = Controls()
+    camera = SimulatedCamera(pictures, fps=30, frame_limit=90)
+    pipeline = build_pipeline(args, camera, controls)
+    pipeline.outputs.result = sink = MemorySink()
+    controls.privacy = False  # the p key: no blur, the framing alone needs the matte
+    try:
+        run_pipeline(pipeline, camera)
+    finally:
+        pipeline.close()
+    assert len(sink.images) >= 60
+    xs = face_centres(sink.images[-10:])
+    assert np.all(np.abs(xs - 320) / 640 < 0.08), xs / 640
+    assert pipeline.framer.window.width < 640
+    apply_key(controls, ord("z"))
+    assert not controls.auto_frame
+    for i in range(60):  # two more seconds of frames, framing off
+        pipeline.step(Frame(pictures[i], 90 + i, 3.0 + i / 30), None)
+    assert pipeline.framer.at_rest
