@@ -102,9 +102,13 @@ class AutoFramer:
     ``still``: one picture, framed at once (no easing)."""
 
     def __init__(self, size: tuple[int, int], max_zoom: float = 2.0, still: bool = False) -> None:
-        self.size = (int(size[0]), int(size[1]))
         self.max_zoom = max(1.0, max_zoom)
         self.still = still
+        self.reset(size)
+
+    def reset(self, size: tuple[int, int]) -> None:
+        """Start again on frames of ``size``, showing the whole picture."""
+        self.size = (int(size[0]), int(size[1]))
         self.window = whole(self.size)
         self.goal = self.window
         self._position = self.window.as_array()  # the spring's state: left, top, width (floats)
@@ -157,9 +161,9 @@ class AutoFramer:
         self._velocity = np.clip(self._velocity + accel * step, -cap, cap)
         position = position + self._velocity * step
         if np.abs(goal - position).max() < 0.25 and np.abs(self._velocity).max() < 2.0:  # arrived: stop exactly
-            position, self._velocity = goal, np.zeros(3)
-        self._position = position
-        self.window = self.goal if position is goal else fitted(*position, self.size)
+            self.window, self._position, self._velocity = self.goal, goal, np.zeros(3)
+        else:
+            self.window, self._position = fitted(*position, self.size), position
 
     def __call__(
         self, image: np.ndarray, alpha: np.ndarray | None, timestamp: float, on: bool = True
@@ -167,8 +171,8 @@ class AutoFramer:
         """``image`` and its matte ``alpha`` framed for this frame: the window, zoomed back to the full size (the
         same arrays when the whole picture is shown)."""
         size = (image.shape[1], image.shape[0])
-        if size != self.size:  # the stream's announced size was not its real one: start again at this size
-            self.__init__(size, self.max_zoom, self.still)
+        if size != self.size:  # the stream's announced size was not its real one
+            self.reset(size)
         self.update(alpha, timestamp, on)
         if self.window == whole(self.size):
             return image, alpha
