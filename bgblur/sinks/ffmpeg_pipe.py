@@ -51,7 +51,8 @@ class FfmpegPipeWriter:
         if self._process is None or self._process.stdin is None:
             raise BgblurError(f"video {self.path} was written after it was closed")
         if image.shape[:2] != (self.size[1], self.size[0]):
-            raise BgblurError(f"video {self.path}: a {image.shape[1]}x{image.shape[0]} frame in a {self.size} video")
+            shape = f"{image.shape[1]}x{image.shape[0]}"
+            raise BgblurError(f"video {self.path}: a {shape} frame in a {self.size[0]}x{self.size[1]} video")
         try:
             self._process.stdin.write(np.ascontiguousarray(image).data)
         except (BrokenPipeError, OSError):

@@ -128,8 +128,12 @@ class VideoFileSink:
     def close(self) -> None:
         if self._writer is None:
             return
-        self._writer.release()
-        self._writer = None
+        writer, self._writer = self._writer, None
+        try:
+            writer.release()  # ffmpeg's writer raises here if it failed: then there is no file to publish
+        except BgblurError:
+            self._partial.unlink(missing_ok=True)
+            raise
         if not self.frames:
             self._partial.unlink(missing_ok=True)
             return

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from bgblur.errors import BgblurError
 from bgblur.sinks.files import VideoFileSink
 
 ODD = (853, 479)
@@ -55,3 +56,17 @@ def test_an_even_size_is_written_as_before(tmp_path: Path) -> None:
     sink.close()
     direct.release()
     assert (tmp_path / "sink.mp4").read_bytes() == (tmp_path / "direct.mp4").read_bytes()
+
+
+def test_a_frame_of_another_size_is_one_clear_error_and_the_file_keeps_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "out.mp4"
+    sink = VideoFileSink(path, 24, ODD)
+    sink.write(gradient(ODD, 0))
+    with pytest.raises(BgblurError, match="a 852x478 frame"):
+        sink.write(gradient((852, 478), 1))  # refused before it reaches ffmpeg, whose stream would be garbled
+    sink.write(gradient(ODD, 2))
+    sink.close()
+    assert len(list(tmp_path.iterdir())) == 1
+    capture = cv2.VideoCapture(str(path))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 2
+    capture.release()
