@@ -160,7 +160,7 @@ class AutoFramer:
         cap = MAX_SPEED * self.size[0]
         self._velocity = np.clip(self._velocity + accel * step, -cap, cap)
         position = position + self._velocity * step
-        if np.abs(goal - position).max() < 0.25 and np.abs(self._velocity).max() < 2.0:  # arrived: stop exactly
+        if np.abs(goal - position).max() < 0.5 and np.abs(self._velocity).max() < 5.0:  # arrived: the last half px
             self.window, self._position, self._velocity = self.goal, goal, np.zeros(3)
         else:
             self.window, self._position = fitted(*position, self.size), position
