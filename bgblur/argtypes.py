@@ -49,7 +49,7 @@ def zoom(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not 1.0 <= value <= 8.0:
-        raise argparse.ArgumentTypeError(f"{text} is outside 1..8 (1: no zoom, the frame only pans; 2 is the default)")
+        raise argparse.ArgumentTypeError(f"{text} is outside 1..8 (how far the view may zoom in; 2 is the default)")
     return value
 
 
