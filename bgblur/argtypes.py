@@ -43,6 +43,16 @@ def positive(kind: type):
     return parse
 
 
+def zoom(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 1.0 <= value <= 8.0:
+        raise argparse.ArgumentTypeError(f"{text} is outside 1..8 (how far the view may zoom in; 2 is the default)")
+    return value
+
+
 def frame_index(text: str) -> int:
     try:
         value = int(text)

@@ -170,6 +170,7 @@ def build_pipeline(options: Options, source: Source, controls: Controls, window=
     whole) with its outputs. ``controls`` gets the options' starting state."""
     from bgblur.effects.backgrounds import background_choices
     from bgblur.effects.blur import BlurBackground
+    from bgblur.effects.framing import AutoFramer
     from bgblur.effects.replace import ReplaceBackground
     from bgblur.effects.switch import EffectSwitch
     from bgblur.run import Pipeline
@@ -196,6 +197,8 @@ def build_pipeline(options: Options, source: Source, controls: Controls, window=
         effect = EffectSwitch(controls, BlurBackground(controls.kernel), replacements)
         controls.choice = 1 if options.background else 0  # start on the asked background, else blur
     controls.show_mask, controls.show_fps = options.show_mask, options.show_fps
+    controls.auto_frame = options.auto_frame
+    framer = AutoFramer(stream.size, options.auto_frame_zoom, still=stream.still)  # off until asked: key z
     try:
         outputs = build_outputs(options, stream, window)
     except BaseException:
@@ -208,4 +211,5 @@ def build_pipeline(options: Options, source: Source, controls: Controls, window=
         outputs,
         controls=controls,
         frame_range=(options.start_frame, options.end_frame),
+        framer=framer,
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bgblur import __version__
-from bgblur.argtypes import fraction, frame_index, kernel_size, positive, size
+from bgblur.argtypes import fraction, frame_index, kernel_size, positive, size, zoom
 from bgblur.batch import add_arguments as add_folder_arguments
 from bgblur.errors import BgblurError, info
 from bgblur.frames import PEOPLE_CHOICES, PRESENCE_CHOICES, Controls
@@ -23,7 +23,8 @@ from bgblur.options import BLUR_PRESETS, Options, refuse_folder_options, with_ch
 
 EPILOG = """\
 keys in the window: p privacy (blur) on/off, m mirror, h help, q or Esc quit (closing the window quits too);
-b blur <-> replaced background, a/d previous/next background, [/] weaker/stronger blur, v mask view, f fps.
+b blur <-> replaced background, a/d previous/next background, [/] weaker/stronger blur, v mask view, f fps,
+z auto-frame on/off.
 exit status: 0 done, 1 error, 2 bad command line, 130 interrupted by Ctrl-C (SIGTERM stops cleanly with 0).
 """
 
@@ -162,6 +163,19 @@ def _effect_options(p: argparse.ArgumentParser) -> None:
         default=0.0,
         metavar="STRENGTH",
         help=f"replaced backgrounds: their light on the person's edge, 0..1 ({LIGHT_WRAP_DEFAULT:g} if no value)",
+    )
+    effect.add_argument(
+        "--auto-frame",
+        action="store_true",
+        help="keep the person's head and shoulders centred: the output is a smoothly moving crop of the picture, "
+        "zoomed back to full size, never past its edge; nobody found: the whole picture (key z)",
+    )
+    effect.add_argument(
+        "--auto-frame-zoom",
+        type=zoom,
+        default=2.0,
+        metavar="X",
+        help="--auto-frame: zoom in at most this much, 1..8 (2)",
     )
 
 

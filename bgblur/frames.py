@@ -70,6 +70,7 @@ class Controls:
     kernel: int = 41
     show_mask: bool = False
     show_fps: bool = False
+    auto_frame: bool = False  # keep the person centred (``--auto-frame``, key z)
 
     def step_background(self, step: int) -> None:
         """The previous (-1) or next (+1) effect: blur, then each replaced background."""

@@ -20,6 +20,8 @@ from bgblur.errors import UsageError, info
 # --blur presets, as Gaussian kernel sizes (odd); medium is the tutorials' 41.
 BLUR_PRESETS = {"light": 21, "medium": 41, "strong": 81}
 DEFAULT_KERNEL = BLUR_PRESETS["medium"]
+# Command-line options that are not part of a run: they act and exit, or are folded into another field (--blur).
+NOT_RUN_OPTIONS = frozenset({"doctor", "no_config", "download", "blur"})
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class Options:
     kernel: int = DEFAULT_KERNEL  # --kernel, or --blur's preset
     background: str | None = None
     light_wrap: float = 0.0
+    auto_frame: bool = False  # start framed (key z toggles it live)
+    auto_frame_zoom: float = 2.0
     # views
     visualize: bool = False
     show_mask: bool = False
@@ -82,6 +86,9 @@ class Options:
         check_combinations(args)
         kernel = values.get("kernel") or BLUR_PRESETS.get(values.get("blur") or "", DEFAULT_KERNEL)
         fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - fields - NOT_RUN_OPTIONS
+        if unknown:  # an option the command line parses but no part would ever read
+            raise TypeError(f"options without a field in Options: {sorted(unknown)}")
         return cls(**{k: v for k, v in values.items() if k in fields} | {"kernel": kernel})
 
     @property

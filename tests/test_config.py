@@ -65,6 +65,12 @@ def test_values_are_applied_as_if_typed(tmp_path: Path) -> None:
     assert args.smooth is True and args.source == "0"  # what the file does not set keeps its default
 
 
+def test_auto_framing_is_kept_in_the_file(tmp_path: Path) -> None:
+    args = parse([], "auto-frame = true\nauto-frame-zoom = 1.5\n", tmp_path)
+    assert args.auto_frame is True and args.auto_frame_zoom == 1.5
+    assert parse([], "", tmp_path).auto_frame is False
+
+
 def test_a_switch_set_true_without_a_value_takes_the_options_constant(tmp_path: Path) -> None:
     args = parse([], "virtual-camera = true\nlight-wrap = true\n", tmp_path)
     assert args.virtual_camera == "" and args.light_wrap == 0.3
@@ -112,6 +118,7 @@ def test_no_config_ignores_the_file(tmp_path: Path) -> None:
             "no-window = \"yes\": argument --no-window: ignored explicit argument 'yes'",
         ),
         ("kernel = true\n", 1, "kernel = true: argument -k/--kernel: expected one argument"),
+        ("auto-frame-zoom = 0.5\n", 1, "auto-frame-zoom = 0.5: argument --auto-frame-zoom: 0.5 is outside 1..8"),
         ("size = [1280, 720]\n", 1, "size: list values are not options: give a string, a number or true/false"),
         ("version = true\n", 1, "version: unknown option"),
         ('sour = "0"\n', 1, "sour: unknown option"),  # no abbreviations

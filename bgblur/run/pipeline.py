@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bgblur.effects import Effect
+from bgblur.effects.framing import AutoFramer
 from bgblur.frames import Controls, Frame, Matte
 from bgblur.imaging import mirrored
 from bgblur.matte import MatteMaker
@@ -39,7 +40,8 @@ class Pipeline:
     """The stages for one run, the user's :class:`~bgblur.frames.Controls`, and the stage timings.
 
     ``frame_range``: (first, last) frame index processed, both included (``last`` None: to the end); frames
-    outside it are passed on unchanged (``--start-frame``/``--end-frame``).
+    outside it are passed on unchanged (``--start-frame``/``--end-frame``). ``framer``: the auto-framing the
+    picture and its matte go through before the effect, while ``controls.auto_frame`` is on (``--auto-frame``).
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class Pipeline:
         controls: Controls | None = None,
         frame_range: tuple[int, int | None] = (0, None),
         times: StageTimes | None = None,
+        framer: AutoFramer | None = None,
     ) -> None:
         self.segmenter = segmenter
         self.matte_maker = matte_maker
@@ -60,6 +63,7 @@ class Pipeline:
         self.controls = controls or Controls()
         self.frame_range = frame_range
         self.times = times or StageTimes()
+        self.framer = framer
         self.frames_out = 0
 
     def close(self) -> None:
@@ -74,8 +78,11 @@ class Pipeline:
         return first <= frame.index and (last is None or frame.index <= last)
 
     def needs_matte(self) -> bool:
-        """Does any output use the matte now: the effect (privacy on), the matte view (``v``) or a matte file."""
-        return self.controls.privacy or self.controls.show_mask or self.outputs.matte is not None
+        """Does anything use the matte now: the effect (privacy on), the matte view (``v``), a matte file or the
+        auto-framing."""
+        controls = self.controls
+        framing = self.framer is not None and controls.auto_frame
+        return controls.privacy or controls.show_mask or self.outputs.matte is not None or framing
 
     def analyse(self, frame: Frame) -> Matte | None:
         """The model and the matte step for ``frame`` (None outside the processed range). Stateful over time (the
@@ -94,12 +101,17 @@ class Pipeline:
         """Make and deliver the picture for ``frame`` with its matte ``alpha`` (computed on it, or carried onto it;
         None when there is none yet: privacy then blurs the whole frame). ``repeat``: write it that many times."""
         start = time.perf_counter()
+        image = frame.image
         if not self.in_range(frame):
-            result, alpha = frame.image, None
+            result, alpha = image, None
         else:
+            framer = self.framer
+            if framer is not None and (self.controls.auto_frame or not framer.at_rest):
+                image, alpha = framer(image, alpha, frame.timestamp, self.controls.auto_frame)
+                start = self.times.lap("framing", start)
             if alpha is None and self.needs_matte():  # nobody seen yet: never show the room sharp
-                alpha = np.zeros(frame.image.shape[:2], np.uint8)
-            result = self.effect(frame.image, alpha) if self.controls.privacy else frame.image
+                alpha = np.zeros(image.shape[:2], np.uint8)
+            result = self.effect(image, alpha) if self.controls.privacy else image
         if self.controls.mirror:
             result, alpha = mirrored(result), mirrored(alpha)
         start = self.times.lap("composite", start)

@@ -13,9 +13,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bgblur.errors import BgblurError
+from bgblur.errors import BgblurError, warn
 from bgblur.imaging import WRITABLE_IMAGE_SUFFIXES
 from bgblur.sinks.audio import keep_audio
+from bgblur.sinks.ffmpeg_pipe import FfmpegPipeWriter, ffmpeg_path
 
 VIDEO_CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
 
@@ -49,6 +50,27 @@ def check_output_path(path: Path, kind: str, overwrite: bool, inputs: list[Path]
         ) from None
 
 
+def open_writer(path: Path, codec: str, fps: float, size: tuple[int, int], quiet: bool = False):
+    """The writer for a video of exactly ``size``. OpenCV's FFmpeg writer drops the last column and row of an odd
+    size, so an odd-sized AVI goes to OpenCV's own MJPEG writer (any size) and an odd-sized MP4/MOV/MKV to the
+    system's ffmpeg (the same MPEG-4 codec); without ffmpeg it is written one pixel smaller, and one line says so."""
+    width, height = size
+    fourcc = cv2.VideoWriter_fourcc(*codec)
+    if width % 2 == 0 and height % 2 == 0:
+        return cv2.VideoWriter(str(path), fourcc, fps, size)
+    if codec == "MJPG":
+        return cv2.VideoWriter(str(path), cv2.CAP_OPENCV_MJPEG, fourcc, fps, size)
+    ffmpeg = ffmpeg_path()
+    if ffmpeg is not None:
+        return FfmpegPipeWriter(ffmpeg, path, fps, size)
+    if not quiet:
+        warn(
+            f"{path.suffix} video at {width}x{height} comes out {width & ~1}x{height & ~1}: OpenCV writes even sizes "
+            "only; install ffmpeg (Debian/Ubuntu: apt-get install ffmpeg) to keep the size, or write .avi"
+        )
+    return cv2.VideoWriter(str(path), fourcc, fps, size)
+
+
 class VideoFileSink:
     """A video file at a fixed size and rate; ``gray`` writes a single-channel picture (e.g. the matte).
     ``audio_from``: a file whose sound is copied into the video once it is complete (with ffmpeg)."""
@@ -75,7 +97,7 @@ class VideoFileSink:
         self.quiet = quiet
         self.frames = 0
         self._partial = partial_path(path)
-        self._writer = cv2.VideoWriter(str(self._partial), cv2.VideoWriter_fourcc(*codec), fps, size)
+        self._writer = open_writer(self._partial, codec, fps, size, quiet)
         if not self._writer.isOpened():
             self._writer.release()
             self._partial.unlink(missing_ok=True)
@@ -106,8 +128,12 @@ class VideoFileSink:
     def close(self) -> None:
         if self._writer is None:
             return
-        self._writer.release()
-        self._writer = None
+        writer, self._writer = self._writer, None
+        try:
+            writer.release()  # ffmpeg's writer raises here if it failed: then there is no file to publish
+        except BgblurError:
+            self._partial.unlink(missing_ok=True)
+            raise
         if not self.frames:
             self._partial.unlink(missing_ok=True)
             return

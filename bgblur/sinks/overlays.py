@@ -17,6 +17,7 @@ HOTKEYS = {
     "a/d": "background",
     "[/]": "blur size",
     "m": "mirror",
+    "z": "auto-frame",
     "v": "mask",
     "f": "fps",
     "h": "help",

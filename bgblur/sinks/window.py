@@ -62,6 +62,8 @@ def apply_key(controls: Controls, key: int) -> None:
         controls.privacy = not controls.privacy
     elif key == ord("m"):
         controls.mirror = not controls.mirror
+    elif key == ord("z"):
+        controls.auto_frame = not controls.auto_frame
     elif key == ord("h"):
         controls.show_help = not controls.show_help
 

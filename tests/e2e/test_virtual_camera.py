@@ -60,9 +60,9 @@ def stop(process: subprocess.Popen) -> tuple[int, str]:
     return status, process.stderr.read() if process.stderr else ""
 
 
-def call_frames(source: str, tmp_path: Path, seconds: float) -> tuple[list[np.ndarray], Path]:
+def call_frames(source: str, tmp_path: Path, seconds: float, *extra: str) -> tuple[list[np.ndarray], Path]:
     """Run bgblur into the virtual camera, read what a call app would receive for ``seconds``, stop it cleanly."""
-    process, url, log = start_with_vcam(source, tmp_path)
+    process, url, log = start_with_vcam(source, tmp_path, *extra)
     try:
         frames = read_for(url, seconds)
     finally:
@@ -94,6 +94,23 @@ def test_background_is_blurred_in_the_call(testdata: Path, tmp_path: Path) -> No
     reference = cv2.resize(cv2.VideoCapture(str(clip)).read()[1], (640, 360))
     top = slice(0, 90)  # the bookshelf above the speaker's head
     assert sharpness(frames[-1][top]) < 0.3 * sharpness(reference[top])
+
+
+def test_auto_frame_centres_the_speaker_in_the_call(testdata: Path, tmp_path: Path) -> None:
+    from bgblur.matte.detectors import FaceDetector
+
+    clip = testdata / "videos" / "talking_head_bookshelf.mp4"  # the speaker's face at ~41 % of the width
+    detector = FaceDetector()
+
+    def face_x(frame: np.ndarray) -> float:
+        box = max(detector.detect(frame), key=lambda d: d.score).box
+        return (box[0] + box[2]) / 2 / frame.shape[1]
+
+    assert abs(face_x(cv2.VideoCapture(str(clip)).read()[1]) - 0.41) < 0.03
+    with LiveStream(clip, size=(640, 360)) as stream:
+        frames, _ = call_frames(stream.url, tmp_path, 4.0, "--auto-frame")
+    assert len(frames) >= 60 and frames[0].shape == (360, 640, 3)
+    assert all(abs(face_x(frame) - 0.5) < 0.05 for frame in frames[-10:])
 
 
 def test_odd_width_is_padded_to_even_and_a_still_keeps_being_sent(testdata: Path, tmp_path: Path) -> None:

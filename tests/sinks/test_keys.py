@@ -27,7 +27,7 @@ def test_controls_keys() -> None:
     controls.kernel = 495
     apply_key(controls, ord("]"))
     assert controls.kernel == 501 and controls.kernel % 2 == 1
-    for key, flag in ((ord("v"), "show_mask"), (ord("f"), "show_fps")):
+    for key, flag in ((ord("v"), "show_mask"), (ord("f"), "show_fps"), (ord("z"), "auto_frame")):
         apply_key(controls, key)
         assert getattr(controls, flag)
         apply_key(controls, key)
