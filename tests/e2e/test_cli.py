@@ -118,6 +118,7 @@ def test_mask_rcnn_image_with_matte(mrcnn_dir: Path, testdata: Path, tmp_path: P
     assert cv2.imread(str(matte), cv2.IMREAD_UNCHANGED).shape == cv2.imread(str(source)).shape[:2]
 
 
+@pytest.mark.tensorflow  # (without the importer that is what the line says: test_without_tensorflow)
 def test_missing_mask_rcnn_folder(tmp_path: Path, testdata: Path) -> None:
     result = run_bgblur(
         "--mask-rcnn",
