@@ -20,6 +20,8 @@ FACE_MODEL = DATA_DIR / "face_detection_short_range.tflite"
 # These two run on LiteRT only (cv2.dnn cannot read their DENSIFY operator): see bgblur.matte.detectors.
 FULL_RANGE_FACE_MODEL = DATA_DIR / "face_detection_full_range_sparse.tflite"
 PERSON_DETECTOR_MODEL = DATA_DIR / "pose_detection.tflite"
+# Face landmarks, used for their face-presence score only (verifying a detected face): LiteRT too.
+FACE_LANDMARK_MODEL = DATA_DIR / "face_landmark.tflite"
 
 # Fetched by scripts/download_models.py into the checkout's models/ folder (or $BGBLUR_MODELS): never the
 # working folder, so bgblur finds them from anywhere.

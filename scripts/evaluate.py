@@ -46,7 +46,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(REPO))
 
-from bgblur.build import build_effect, build_matte_maker, build_segmenter, link_person_crops  # noqa: E402
+from bgblur.build import build_effect, build_matte_maker, build_segmenter  # noqa: E402
 from bgblur.cli import build_parser  # noqa: E402
 from bgblur.frames import PEOPLE_CHOICES  # noqa: E402
 
@@ -172,7 +172,6 @@ class Evaluator:
         self.video_segmenter = build_segmenter(bgblur_args)
         self.matte_maker = build_matte_maker(bgblur_args, self.video_segmenter)
         self.picture_matte_maker = build_matte_maker(bgblur_args, self.picture_segmenter, still=True)
-        link_person_crops(self.video_segmenter, self.matte_maker)
         self.effect = build_effect(bgblur_args)
         self.out = out
         self.tolerance = tolerance
