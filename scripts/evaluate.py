@@ -20,14 +20,17 @@ stages are built by the CLI's own code. Prints one row per item and an overall s
 Side-by-side pictures (input | matte | output) go to ``--out``. Pictures and clips are run as the ``bgblur``
 command runs files (pictures: tiles, person crops, one look for the detectors; ``--people`` defaults to ``all``).
 
-``--compare`` also runs the other ``--people`` mode and prints, per picture and clip, IoU (or the false-person
-fraction where nobody is there) under both, then a summary per kind — one person, several people, nobody (the
+``--price`` also runs the configuration with ``--presence off`` and prints, per kind, the IoU the presence check
+costs on items with people (its price) next to the false person it removes on items without (its gain).
+
+``--compare`` (which includes ``--price``) also runs the other ``--people`` mode and prints, per picture and clip,
+IoU (or the false-person fraction where nobody is there) under both, then a summary per kind — one person, several people, nobody (the
 developer pictures' head counts are in :data:`KNOWN_PEOPLE`; elsewhere the mask's separate blobs), each clip —
 with the cost per frame (inference + matte) of each configuration.
 
 Usage::
 
-    python scripts/evaluate.py [--data DIR] [--out DIR] [--only SUBSTRING] [--compare] [bgblur model/matte options]
+    python scripts/evaluate.py [--data DIR] [--out DIR] [--only SUBSTRING] [--price] [--compare] [bgblur options]
 """
 
 from __future__ import annotations
@@ -386,6 +389,41 @@ def format_comparison(runs: dict[str, list[Score]]) -> str:
     return "\n".join(lines)
 
 
+def format_price(scores: list[Score], off: list[Score]) -> str:
+    """The price of presence next to its gain, per kind: mean IoU with the presence check and with ``--presence
+    off`` on items with people (the loss: what the check blurred of real people), false person on items without."""
+    lines = ["price of presence: against --presence off, per kind", f"{'kind':<16} {'items':>5} "
+             f"{'IoU':>6} {'IoU off':>7} {'loss':>6} {'false':>6} {'false off':>9}"]  # fmt: skip
+    lines.append("-" * len(lines[1]))
+    mine, theirs = kind_summary(scores), kind_summary(off)
+    for group in ("one person", "several people", "nobody"):
+        if group in mine:
+            a, b = mine[group], theirs[group]
+            loss = b["iou"] - a["iou"]
+            lines.append(
+                f"{group:<16} {a['items']:>5} {_fmt(a['iou']):>6} {_fmt(b['iou']):>7} {_fmt(loss):>6} "
+                f"{_fmt(a['false_person']):>6} {_fmt(b['false_person']):>9}"
+            )
+    people = [(s, o) for s, o in zip(scores, off, strict=True) if s.kind == "image" and s.has_person]
+    if people:
+        a, b = np.mean([s.iou for s, _ in people]), np.mean([o.iou for _, o in people])
+        lines.append(f"{'photos, people':<16} {len(people):>5} {_fmt(a):>6} {_fmt(b):>7} {_fmt(b - a):>6}")
+    for s, o in zip(scores, off, strict=True):
+        if s.kind == "video" and not (np.isnan(s.iou) and np.isnan(s.false_person)):
+            loss = _fmt(o.iou - s.iou) if s.has_person else "-"
+            lines.append(
+                f"{'clip ' + s.name[:11]:<16} {s.frames:>5} {_fmt(s.iou):>6} {_fmt(o.iou):>7} {loss:>6} "
+                f"{_fmt(s.false_person):>6} {_fmt(o.false_person):>9}"
+            )
+    return "\n".join(lines)
+
+
+def price_of_presence(bgblur_args: argparse.Namespace, scores: list[Score], data: Path, only: str | None) -> str:
+    """Runs the same configuration with ``--presence off`` and formats the price table (:func:`format_price`)."""
+    off = argparse.Namespace(**{**vars(bgblur_args), "presence": "off"})
+    return format_price(scores, Evaluator(off, None).run(data, only))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Score a bgblur configuration against ground-truth masks.",
@@ -399,6 +437,12 @@ def main(argv: list[str] | None = None) -> int:
         "--compare",
         action="store_true",
         help="also run every other --people mode and print the per-item and per-kind comparison",
+    )
+    parser.add_argument(
+        "--price",
+        action="store_true",
+        help="also run with --presence off and print, per kind, the IoU presence costs next to the false person it "
+        "removes (with --compare too)",
     )
     args, rest = parser.parse_known_args(argv)
     bgblur_args = build_parser().parse_args(rest)
@@ -415,6 +459,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== --people {mode}")
         print(format_table(scores, summarise(scores)))
         print()
+        if (args.price or args.compare) and bgblur_args.presence != "off":
+            print(price_of_presence(bgblur_args, scores, args.data, args.only))
+            print()
     if len(runs) > 1:
         print(format_comparison(runs))
     return 0

@@ -125,9 +125,8 @@ class PresenceCheck:
         return list(self.tracks)
 
     def may_keep(self) -> bool:
-        """Could this frame keep anything: someone counts, a detection waits for the matte, or a region may be
-        evidence itself."""
-        return bool(self.tracks) or self.lower_edge or self.body is not None
+        """Could this frame keep anything (after :meth:`look`): someone counts, or was found at all."""
+        return bool(self.tracks) or self.present
 
     def find(self, image: np.ndarray, full: bool = True) -> list[Track]:
         """Everyone the detectors find in ``image`` now (no memory); ``confirmed``: this look's own evidence
@@ -160,13 +159,22 @@ class PresenceCheck:
         return replace(track, looks=looks, confirmed=confirmed, counted=counted)
 
     def look(self, image: np.ndarray, mask: np.ndarray | None = None) -> list[Track]:
-        """Count a frame; on a detector frame run the detectors (a still: ``mask``, the first look's boolean matte
-        at any resolution, weighs its weak person detections). Returns everyone found now or remembered."""
+        """Count a frame; on a detector frame run the detectors. ``mask``: the first look's boolean matte (any
+        resolution), which weighs a still's weak detections and holds the regions that are evidence themselves —
+        never a second look's, which was taken because of the evidence. Returns everyone found now or remembered."""
         self._frame += 1
         self._looked = True
         self._detector_frame = self._frame % self.every == 0
-        if not self._detector_frame:
-            return self.candidates
+        if self._detector_frame:
+            self._detect(image)
+            if self.still and mask is not None:
+                self._agree(mask, image.shape[:2])
+        self._edges = []
+        if mask is not None and (self.lower_edge or self.body is not None):
+            self._region_evidence(mask, image)
+        return self.candidates
+
+    def _detect(self, image: np.ndarray) -> None:
         # While a sure face was found on the last look, only every ``full_every``-th look runs the person and
         # full-range face detectors (~11 of the ~13 ms a look costs at 720p); a look without one is full.
         full = self.still or not self._sure_face or self._looks % self.full_every == 0
@@ -178,9 +186,6 @@ class PresenceCheck:
         # Someone found again replaces what was remembered at that place; the rest ages out.
         kept = [p for p in self.tracks if all(overlap(p.core, s.core) < 0.5 for s in seen)]
         self.tracks = [p for p in kept if self._frame - p.seen <= self.memory] + seen
-        if self.still and mask is not None:
-            self._agree(mask, image.shape[:2])
-        return self.candidates
 
     def _agree(self, mask: np.ndarray, shape: tuple[int, int]) -> None:
         """A still's weak person detection counts where the matte calls most of its head-and-shoulders box person."""
@@ -198,36 +203,39 @@ class PresenceCheck:
         self._looked = False
         self._scale = (labels.shape[1] / image.shape[1], labels.shape[0] / image.shape[0])
         self._area = np.bincount(labels.ravel(), minlength=count)
-        self._region_evidence(labels, count, image)
         keep = np.full(count, self.present)
         keep[0] = False
         return keep
 
-    def _region_evidence(self, labels: np.ndarray, count: int, image: np.ndarray) -> None:
-        """What the matte's regions add: the lower edge, bodies."""
+    def _region_evidence(self, mask: np.ndarray, image: np.ndarray) -> None:
+        """What the matte's own regions add: a region at the lower edge; a sizeable one the body check passes that
+        no one who counts claims (detector frames only)."""
+        count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+        scale = (labels.shape[1] / image.shape[1], labels.shape[0] / image.shape[0])
         frame = self._frame
-        self._edges = []
         if self.lower_edge:
             bottom = labels[labels.shape[0] - max(1, round(self.edge_margin * labels.shape[0])) :]
             for label in np.unique(bottom[bottom > 0]):
-                box = self._box(labels == label)
+                box = self._box(labels == label, scale)
                 self._edges.append(Track(1.0, box, box, frame, confirmed=True, counted=frame))
         if self.body is not None and self._detector_frame:
+            area = np.bincount(labels.ravel(), minlength=count)
             explained = np.zeros(count, bool)
             for track in self.tracks + self._edges:
                 if self.counts(track):
-                    explained |= claims(track, labels, count, self._area, self._scale) > 0
-            unexplained = (self._area >= self.body_min_area * labels.size) & ~explained
+                    explained |= claims(track, labels, count, area, scale) > 0
+            unexplained = (area >= self.body_min_area * labels.size) & ~explained
             unexplained[0] = False  # the background
             for label in np.flatnonzero(unexplained):
-                box = self._box(labels == label)
+                box = self._box(labels == label, scale)
                 if self.body.is_body(image, box):
                     self.tracks.append(Track(1.0, box, box, frame, confirmed=True, counted=frame))
 
-    def _box(self, region: np.ndarray) -> Box:
+    @staticmethod
+    def _box(region: np.ndarray, scale: tuple[float, float]) -> Box:
         """A region's bounding box, in the frame's pixels."""
         x, y, w, h = cv2.boundingRect(region.astype(np.uint8))
-        sx, sy = self._scale
+        sx, sy = scale
         return (x / sx, y / sy, (x + w) / sx, (y + h) / sy)
 
     def main(self, labels: np.ndarray, count: int, keep: np.ndarray) -> np.ndarray | None:

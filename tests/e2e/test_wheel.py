@@ -70,6 +70,7 @@ def test_the_wheel_carries_every_package_and_the_bundled_models_with_their_licen
         "selfie_segmentation.tflite", "selfie_segmentation.json", "selfie_segmentation_landscape.tflite",
         "selfie_segmentation_landscape.json", "face_detection_short_range.tflite", "LICENSE",
         "face_detection_full_range_sparse.tflite", "pose_detection.tflite",  # the bundled person detectors (LiteRT)
+        "face_landmark.tflite",  # the face verifier (LiteRT)
     )} == data  # fmt: skip
     assert any(name.endswith(".dist-info/licenses/bgblur/data/LICENSE") for name in names)
     assert not any(name.startswith(("tests/", "scripts/", "models/")) for name in names)
