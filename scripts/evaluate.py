@@ -24,9 +24,9 @@ command runs files (pictures: tiles, person crops, one look for the detectors; `
 costs on items with people (its price) next to the false person it removes on items without (its gain).
 
 ``--compare`` (which includes ``--price``) also runs the other ``--people`` mode and prints, per picture and clip,
-IoU (or the false-person fraction where nobody is there) under both, then a summary per kind — one person, several people, nobody (the
-developer pictures' head counts are in :data:`KNOWN_PEOPLE`; elsewhere the mask's separate blobs), each clip —
-with the cost per frame (inference + matte) of each configuration.
+IoU (or the false-person fraction where nobody is there) under both, then a summary per kind — one person,
+several people, nobody (the developer pictures' head counts are in :data:`KNOWN_PEOPLE`; elsewhere the mask's
+separate blobs), each clip — with the cost per frame (inference + matte) of each configuration.
 
 Usage::
 
