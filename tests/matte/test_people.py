@@ -249,7 +249,7 @@ def test_cows_clip_is_blurred_after_the_first_second(testdata: Path) -> None:
         index += 1
     capture.release()
     assert index > fps
-    assert worst <= 0.02
+    assert worst == 0.0  # measured 0 (a cow's face at frames 9-10 fails verification: test_presence.py)
 
 
 # Measured on the 24-photo developer set: IoU 0.742 (files' default, everyone; --presence off 0.736), false person
@@ -270,3 +270,33 @@ def test_in_video_a_sure_face_lets_the_costly_detectors_rest_for_two_looks_in_th
     for _ in range(3):
         kept(matte_with(TORSO), "all", faceless)
     assert faceless.person.calls == 3  # no face: every look is a full one
+
+
+class Recorder:
+    """A stand-in second look: remembers the boxes it was asked about, adds nothing."""
+
+    def __init__(self) -> None:
+        self.asked: list[list] = []
+
+    def __call__(self, image: np.ndarray, probability: np.ndarray, boxes: list) -> np.ndarray:
+        self.asked.append(list(boxes))
+        return probability
+
+
+def test_the_matte_step_looks_again_around_each_person_and_region_and_says_whom_it_found() -> None:
+    from bgblur.matte import MatteMaker
+
+    probability = matte_with(TORSO, CUP).astype(np.float32)
+    crops = Recorder()
+    check = people_check(Script([body(0.95, 65, 40, 140)]), still=True)
+    maker = MatteMaker(0.5, refine=False, temporal=False, presence=check, crops=crops)
+    alpha, people = maker.analyse(probability, IMAGE)
+    assert alpha[100, 80] == 255 and alpha[170, 175] == 255  # the person, and the cup: decided per picture
+    assert [p.core for p in people] == [(65, 40, 93, 68)]
+    (boxes,) = crops.asked
+    assert boxes[0] == check.tracks[0].extent  # the person's whole body first, then the matte's own regions
+    assert sorted(boxes[1:]) == sorted([(60.0, 40.0, 100.0, 180.0), (160.0, 150.0, 195.0, 195.0)])
+    # Nobody found: no second look, everything blurred.
+    maker = MatteMaker(0.5, refine=False, temporal=False, presence=people_check(Script([]), still=True), crops=crops)
+    alpha, people = maker.analyse(probability, IMAGE)
+    assert len(crops.asked) == 1 and not alpha.any() and people == ()
