@@ -7,8 +7,8 @@ of the room sharp. One rule decides for every mode; the modes only choose the ev
 
 - a face (BlazeFace short-range; full-range too with LiteRT) that MediaPipe's face landmark model verifies
   (:class:`~bgblur.matte.detectors.FaceVerifier`): an animal's or a toy's face that fooled a detector does not
-  pass. A face that fails (a real one too small or blurred to verify, too) is no evidence on its own: the person
-  is then counted on other evidence at that place;
+  pass. A face that fails, or is under 40 px (too coarse for the model: real faces that small fail it), is no
+  evidence on its own: that person is counted on other evidence at the place (a person detection);
 - BlazePose's person detector, when clear (0.9); on a still picture also from 0.3 where the first look's matte
   calls most of its head-and-shoulders box person (not a second look's: that was taken because of the detection);
   in video also when steady (a mean of 0.8 over three looks). An animal's head passes MediaPipe's 0.5, even 0.8,
@@ -87,6 +87,7 @@ class PresenceCheck:
         full_every: int = 3,
         edge_margin: float = 0.02,
         body_min_area: float = 0.01,
+        min_face: float = 40.0,
     ) -> None:
         self.person, self.faces, self.verifier = person, tuple(faces), verifier
         self.sure_faces, self.still = sure_faces, still
@@ -94,7 +95,7 @@ class PresenceCheck:
         self.min_score, self.weak_score = min_score, weak_score
         self.video_score, self.clear_score, self.looks = video_score, clear_score, looks
         self.memory, self.every, self.full_every = memory, max(1, every), max(1, full_every)
-        self.edge_margin, self.body_min_area = edge_margin, body_min_area
+        self.edge_margin, self.body_min_area, self.min_face = edge_margin, body_min_area, min_face
         self.reset()
 
     def reset(self) -> None:
@@ -143,10 +144,18 @@ class PresenceCheck:
             for d in detector.detect(image):
                 face = face_person(float(d.score), tuple(d.box), self._frame)
                 if d.score >= self.min_score and all(overlap(face.core, f.core) < 0.5 for f in faces):
-                    verified = self.verifier is None or self.verifier.is_face(image, d)
+                    verified = self._verified(image, d)
                     self._sure_face |= verified and index < self.sure_faces
                     faces.append(replace(face, confirmed=verified))  # faces add no looks: they are verified
         return merge_people(bodies, faces)
+
+    def _verified(self, image: np.ndarray, face) -> bool:
+        """A face counts when the verifier passes it; one smaller than ``min_face`` px is too coarse for the
+        verifier (real faces fail it) and counts only on other evidence at its place (a person detection)."""
+        if self.verifier is None:
+            return True
+        x0, y0, x1, y1 = face.box
+        return max(x1 - x0, y1 - y0) >= self.min_face and self.verifier.is_face(image, face)
 
     def _confirm(self, track: Track, before: Track | None) -> Track:
         """This look's evidence at a place: verified there now, or (person detector) clear, or steady over the

@@ -60,8 +60,10 @@ class Verdict:
 
 
 def people_check(person=None, faces=(), **options) -> PresenceCheck:
-    """``--presence people``'s configuration with stand-ins: faces verified as human unless told otherwise."""
+    """``--presence people``'s configuration with stand-ins: faces verified as human unless told otherwise (from
+    20 px: the crafted frames are 200 px, a fifth of a real one)."""
     options.setdefault("verifier", Verdict(True))
+    options.setdefault("min_face", 20)
     return PresenceCheck(person, faces, **options)
 
 
@@ -131,6 +133,15 @@ def test_a_face_the_verifier_rejects_is_no_evidence_on_its_own() -> None:
     # The same face on a person the person detector finds: that person counts (a small face fails, too).
     check = people_check(Script([body(0.6, 65, 40, 140)]), (Script([face]),), verifier=Verdict(False), still=True)
     assert kept(matte_with(TORSO, CUP), "all", check) == {TORSO, CUP}
+
+
+def test_a_face_under_40_px_is_not_asked_and_counts_only_with_a_person_detection() -> None:
+    small = Found(0.95, (70, 42, 100, 72))  # 30 px: too coarse for the landmark model
+    verifier = Verdict(True)
+    check = people_check(None, (Script([small]),), verifier=verifier, still=True, min_face=40)
+    assert kept(matte_with(TORSO), "all", check) == set() and verifier.calls == 0
+    check = people_check(Script([body(0.6, 65, 40, 140)]), (Script([small]),), still=True, min_face=40)
+    assert kept(matte_with(TORSO), "all", check) == {TORSO}  # the weak detection, where the matte agrees
 
 
 def test_on_a_still_a_weak_detection_counts_only_where_the_matte_agrees() -> None:
