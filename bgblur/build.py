@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bgblur.errors import UsageError, info
 from bgblur.frames import Controls, StreamInfo
 from bgblur.options import Options
@@ -38,78 +40,55 @@ def build_segmenter(options: Options, still: bool = False, live: bool = False):
         from bgblur.segmenters.tiled import TiledSegmenter
 
         segmenter = TiledSegmenter(segmenter)
-    crops = options.person_crops
-    if crops is None:
-        crops = not live and options.mask_rcnn is None
-    if crops:
-        segmenter = person_crops(segmenter, still)
     return segmenter
 
 
-def person_crops(segmenter, still: bool):
-    """The segmenter with a second look around each person: on a still picture those BlazePose's detector finds
-    (without LiteRT, which it needs, no second look); in video those the presence check found
-    (:func:`link_person_crops`)."""
-    from bgblur.errors import BgblurError
-    from bgblur.matte.detectors import PersonDetector
-    from bgblur.matte.people import body_person
-    from bgblur.segmenters.crops import PersonCrops
-
-    if not still:
-        return PersonCrops(segmenter)
-    try:
-        detector = PersonDetector()
-    except BgblurError:
-        return segmenter
-    return PersonCrops(segmenter, lambda image: [body_person(d).extent for d in detector.detect(image)])
-
-
-def link_person_crops(segmenter, matte_maker) -> None:
-    """Video and live: the crops follow the people the matte step's presence check confirmed in the last frames."""
-    from bgblur.matte.people import PeopleCheck
-    from bgblur.segmenters.crops import PersonCrops
-
-    people = matte_maker.presence
-    if isinstance(segmenter, PersonCrops) and segmenter.find is None and isinstance(people, PeopleCheck):
-        segmenter.find = lambda image: [p.extent for p in people.people if p.confirmed]
-
-
 def build_matte_maker(options: Options, segmenter, still: bool = False, live: bool = False):
-    """The matte step for the options and this segmenter; ``still``: for one picture (one look for the detectors)."""
+    """The matte step for the options and this segmenter; ``still``: for one picture (one look for the detectors).
+    Pictures and files get the second look around each person and region (``--person-crops``), live runs not."""
     from bgblur.matte import MatteMaker
 
     threshold = options.threshold if options.threshold is not None else segmenter.default_threshold
-    presence = None
     mode = options.presence or ("off" if options.mask_rcnn is not None else "people")
-    if mode == "people":
-        presence = build_people_check(still=still)
-    elif mode != "off":
-        from bgblur.matte.detectors import BodyDetector
-        from bgblur.matte.presence import PresenceCheck
+    presence = None if mode == "off" else build_presence(mode, still=still, pose_model=options.pose_model)
+    crops = options.person_crops
+    if crops is None:
+        crops = not live and options.mask_rcnn is None
+    second_look = None
+    if crops:
+        from bgblur.segmenters.crops import PersonCrops
 
-        body = None
-        if mode == "face-or-pose" and options.pose_model is not None:
-            body = BodyDetector(options.pose_model)
-        presence = PresenceCheck(mode, body=body)
+        second_look = PersonCrops(getattr(segmenter, "inner", segmenter), threshold)  # the one-pass model itself
+    people = people_mode(options, live)
     return MatteMaker(
-        threshold, refine=options.refine, temporal=options.smooth, people=people_mode(options, live), presence=presence
+        threshold, refine=options.refine, temporal=options.smooth, people=people, presence=presence, crops=second_look
     )
 
 
-def build_people_check(still: bool = False, every: int = 3):
-    """``--presence people``: MediaPipe's person detector and both face detectors (bundled); without LiteRT,
-    which the person and full-range face detectors need, the short-range face detector alone."""
+def build_presence(mode: str, still: bool = False, every: int = 3, pose_model: Path | None = None):
+    """The presence check for ``--presence MODE`` (one rule, see :mod:`bgblur.matte.presence`; the modes differ
+    in evidence): ``people`` MediaPipe's person detector and both face detectors, ``face`` the short-range face
+    detector, ``face-or-body`` that and the lower frame edge, ``face-or-pose`` that and the pose landmark model.
+    Faces are verified by the face landmark model; without LiteRT, which it, the person and the full-range face
+    detectors need, the short-range face detector alone, its faces unverified."""
     from bgblur.errors import BgblurError
     from bgblur.matte import detectors
-    from bgblur.matte.people import PeopleCheck
+    from bgblur.matte.presence import PresenceCheck
 
-    person, faces = None, [detectors.FaceDetector()]  # short-range first: its faces count at once
+    person, verifier, faces = None, None, [detectors.FaceDetector()]  # short-range first: a sure face
     try:
-        person = detectors.PersonDetector(min_score=0.3 if still else 0.5)  # weak ones: see PeopleCheck
-        faces.append(detectors.FullRangeFaceDetector())
+        verifier = detectors.FaceVerifier()
+        if mode == "people":
+            person = detectors.PersonDetector(min_score=0.3 if still else 0.5)  # weak ones: see PresenceCheck
+            faces.append(detectors.FullRangeFaceDetector())
     except BgblurError as exc:
-        info(f"presence: faces only ({exc})")
-    return PeopleCheck(person, tuple(faces), still=still, every=every)
+        info(f"presence: faces only, unverified ({exc})")
+    body = None
+    if mode == "face-or-pose":
+        body = detectors.BodyDetector(pose_model) if pose_model is not None else detectors.BodyDetector()
+    return PresenceCheck(
+        person, tuple(faces), verifier=verifier, still=still, every=every, lower_edge=mode == "face-or-body", body=body
+    )
 
 
 def build_effect(options: Options):
@@ -179,7 +158,6 @@ def build_pipeline(options: Options, source: Source, controls: Controls, window=
     stream = source.info
     segmenter = build_segmenter(options, stream.still, stream.is_live)
     matte_maker = build_matte_maker(options, segmenter, stream.still, stream.is_live)
-    link_person_crops(segmenter, matte_maker)
     controls.kernel = options.kernel
     if options.visualize:  # (imported here: it needs the Mask R-CNN backend and imutils, which a plain run never loads)
         from bgblur.effects.visualize import Visualizer

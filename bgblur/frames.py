@@ -1,4 +1,5 @@
-"""The small nouns every stage passes on: a frame, what a stream is, a matte, and what the user controls.
+"""The small nouns every stage passes on: a frame, what a stream is, a matte and what was found with it, and what
+the user controls.
 
 Nothing here imports another bgblur module: any stage may use these.
 """
@@ -45,13 +46,32 @@ class StreamInfo:
         return self.frame_count == 1 and not self.is_live
 
 
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in a frame's pixels
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person the analysis of a frame counted (see :mod:`bgblur.matte.presence`): where they certainly are
+    (``core``: a face and below it, or head and shoulders) and where any part of them can be (``extent``), in the
+    frame's pixels; ``main``: the one ``--people main`` keeps."""
+
+    core: Box
+    extent: Box
+    score: float
+    main: bool = False
+
+
 @dataclass(frozen=True)
 class Matte:
-    """An alpha matte (uint8, 255 = person; warped and blended as 8-bit) and the frame it was computed on."""
+    """An alpha matte (uint8, 255 = person; warped and blended as 8-bit), the frame it was computed on, and what
+    the analysis found there: the people counted (empty without a presence check, or when nobody is there) and
+    the segmenter's own detections (Mask R-CNN's, every class, for ``--visualize``; empty for other models)."""
 
     alpha: np.ndarray
     index: int
     timestamp: float  # capture time of that frame (s, the source's clock)
+    people: tuple[Person, ...] = ()
+    detections: tuple = ()
 
 
 @dataclass

@@ -23,6 +23,8 @@ FACE_MODEL = DATA_DIR / "face_detection_short_range.tflite"
 # These two run on LiteRT only (cv2.dnn cannot read their DENSIFY operator): see bgblur.matte.detectors.
 FULL_RANGE_FACE_MODEL = DATA_DIR / "face_detection_full_range_sparse.tflite"
 PERSON_DETECTOR_MODEL = DATA_DIR / "pose_detection.tflite"
+# Face landmarks, used for their face-presence score only (verifying a detected face): LiteRT too.
+FACE_LANDMARK_MODEL = DATA_DIR / "face_landmark.tflite"
 
 # Fetched by ``bgblur --download`` into the user's data folder (~/.local/share/bgblur on Linux, the platform's own
 # place elsewhere), or into $BGBLUR_MODELS (a checkout's models/ folder, for instance): never the working folder

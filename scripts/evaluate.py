@@ -20,14 +20,17 @@ stages are built by the CLI's own code. Prints one row per item and an overall s
 Side-by-side pictures (input | matte | output) go to ``--out``. Pictures and clips are run as the ``bgblur``
 command runs files (pictures: tiles, person crops, one look for the detectors; ``--people`` defaults to ``all``).
 
-``--compare`` also runs the other ``--people`` mode and prints, per picture and clip, IoU (or the false-person
-fraction where nobody is there) under both, then a summary per kind — one person, several people, nobody (the
-developer pictures' head counts are in :data:`KNOWN_PEOPLE`; elsewhere the mask's separate blobs), each clip —
-with the cost per frame (inference + matte) of each configuration.
+``--price`` also runs the configuration with ``--presence off`` and prints, per kind, the IoU the presence check
+costs on items with people (its price) next to the false person it removes on items without (its gain).
+
+``--compare`` (which includes ``--price``) also runs the other ``--people`` mode and prints, per picture and clip,
+IoU (or the false-person fraction where nobody is there) under both, then a summary per kind — one person,
+several people, nobody (the developer pictures' head counts are in :data:`KNOWN_PEOPLE`; elsewhere the mask's
+separate blobs), each clip — with the cost per frame (inference + matte) of each configuration.
 
 Usage::
 
-    python scripts/evaluate.py [--data DIR] [--out DIR] [--only SUBSTRING] [--compare] [bgblur model/matte options]
+    python scripts/evaluate.py [--data DIR] [--out DIR] [--only SUBSTRING] [--price] [--compare] [bgblur options]
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(REPO))
 
-from bgblur.build import build_effect, build_matte_maker, build_segmenter, link_person_crops  # noqa: E402
+from bgblur.build import build_effect, build_matte_maker, build_segmenter  # noqa: E402
 from bgblur.cli import parse_options  # noqa: E402
 from bgblur.frames import PEOPLE_CHOICES  # noqa: E402
 from bgblur.options import Options  # noqa: E402
@@ -173,14 +176,13 @@ class Evaluator:
         self.video_segmenter = build_segmenter(bgblur_args)
         self.matte_maker = build_matte_maker(bgblur_args, self.video_segmenter)
         self.picture_matte_maker = build_matte_maker(bgblur_args, self.picture_segmenter, still=True)
-        link_person_crops(self.video_segmenter, self.matte_maker)
         self.effect = build_effect(bgblur_args)
         self.out = out
         self.tolerance = tolerance
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
 
-    def _run_frame(self, image: np.ndarray, segmenter, matte_maker) -> tuple[np.ndarray, float, float]:
+    def run_frame(self, image: np.ndarray, segmenter, matte_maker) -> tuple[np.ndarray, float, float]:
         start = time.perf_counter()
         probability = segmenter.segment(image)
         mid = time.perf_counter()
@@ -192,7 +194,7 @@ class Evaluator:
         image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
         truth = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
         self.picture_matte_maker.reset()  # each picture is its own scene
-        alpha, ms_inf, ms_matte = self._run_frame(image, self.picture_segmenter, self.picture_matte_maker)
+        alpha, ms_inf, ms_matte = self.run_frame(image, self.picture_segmenter, self.picture_matte_maker)
         metrics = frame_metrics(alpha, truth, self.tolerance)
         if self.out is not None:
             picture = side_by_side(image, alpha, self.effect(image, (alpha * 255 + 0.5).astype(np.uint8)), truth)
@@ -221,7 +223,7 @@ class Evaluator:
             ok, image = capture.read()
             if not ok:
                 break
-            alpha, t_inf, t_matte = self._run_frame(image, self.video_segmenter, self.matte_maker)
+            alpha, t_inf, t_matte = self.run_frame(image, self.video_segmenter, self.matte_maker)
             ms_inf.append(t_inf)
             ms_matte.append(t_matte)
             if previous is not None:
@@ -388,6 +390,41 @@ def format_comparison(runs: dict[str, list[Score]]) -> str:
     return "\n".join(lines)
 
 
+def format_price(scores: list[Score], off: list[Score]) -> str:
+    """The price of presence next to its gain, per kind: mean IoU with the presence check and with ``--presence
+    off`` on items with people (the loss: what the check blurred of real people), false person on items without."""
+    lines = ["price of presence: against --presence off, per kind", f"{'kind':<16} {'items':>5} "
+             f"{'IoU':>6} {'IoU off':>7} {'loss':>6} {'false':>6} {'false off':>9}"]  # fmt: skip
+    lines.append("-" * len(lines[1]))
+    mine, theirs = kind_summary(scores), kind_summary(off)
+    for group in ("one person", "several people", "nobody"):
+        if group in mine:
+            a, b = mine[group], theirs[group]
+            loss = b["iou"] - a["iou"]
+            lines.append(
+                f"{group:<16} {a['items']:>5} {_fmt(a['iou']):>6} {_fmt(b['iou']):>7} {_fmt(loss):>6} "
+                f"{_fmt(a['false_person']):>6} {_fmt(b['false_person']):>9}"
+            )
+    people = [(s, o) for s, o in zip(scores, off, strict=True) if s.kind == "image" and s.has_person]
+    if people:
+        a, b = np.mean([s.iou for s, _ in people]), np.mean([o.iou for _, o in people])
+        lines.append(f"{'photos, people':<16} {len(people):>5} {_fmt(a):>6} {_fmt(b):>7} {_fmt(b - a):>6}")
+    for s, o in zip(scores, off, strict=True):
+        if s.kind == "video" and not (np.isnan(s.iou) and np.isnan(s.false_person)):
+            loss = _fmt(o.iou - s.iou) if s.has_person else "-"
+            lines.append(
+                f"{'clip ' + s.name[:11]:<16} {s.frames:>5} {_fmt(s.iou):>6} {_fmt(o.iou):>7} {loss:>6} "
+                f"{_fmt(s.false_person):>6} {_fmt(o.false_person):>9}"
+            )
+    return "\n".join(lines)
+
+
+def price_of_presence(bgblur_args: Options, scores: list[Score], data: Path, only: str | None) -> str:
+    """Runs the same configuration with ``--presence off`` and formats the price table (:func:`format_price`)."""
+    off = bgblur_args.replace(presence="off")
+    return format_price(scores, Evaluator(off, None).run(data, only))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Score a bgblur configuration against ground-truth masks.",
@@ -401,6 +438,12 @@ def main(argv: list[str] | None = None) -> int:
         "--compare",
         action="store_true",
         help="also run every other --people mode and print the per-item and per-kind comparison",
+    )
+    parser.add_argument(
+        "--price",
+        action="store_true",
+        help="also run with --presence off and print, per kind, the IoU presence costs next to the false person it "
+        "removes (with --compare too)",
     )
     args, rest = parser.parse_known_args(argv)
     bgblur_args = parse_options(rest)
@@ -416,6 +459,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== --people {mode}")
         print(format_table(scores, summarise(scores)))
         print()
+        if (args.price or args.compare) and bgblur_args.presence != "off":
+            print(price_of_presence(bgblur_args, scores, args.data, args.only))
+            print()
     if len(runs) > 1:
         print(format_comparison(runs))
     return 0

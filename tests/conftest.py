@@ -67,6 +67,25 @@ def pose_model() -> Path:
 
 
 @pytest.fixture(scope="session")
+def evaluation(testdata: Path):
+    """``evaluation(*options)``: scripts/evaluate.py's scores of the whole developer set (by item name) for those
+    bgblur options, computed once per session whichever tests ask (the set takes ~10 s a configuration)."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import evaluate
+
+    from bgblur.cli import parse_options
+
+    runs: dict[tuple[str, ...], dict[str, evaluate.Score]] = {}
+
+    def run(*options: str) -> dict[str, evaluate.Score]:
+        if options not in runs:
+            runs[options] = {s.name: s for s in evaluate.Evaluator(parse_options(list(options)), None).run(testdata)}
+        return runs[options]
+
+    return run
+
+
+@pytest.fixture(scope="session")
 def mrcnn_dir(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A Mask R-CNN folder in the PyImageSearch layout with the stand-in weights (person bias 8)."""
     cache = Path(os.environ.get("BGBLUR_CACHE", REPO / ".cache")) / "mask-rcnn-coco"

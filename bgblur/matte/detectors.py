@@ -12,7 +12,9 @@ and give, per anchor, a score logit and a regression row: box centre offset and 
 anchors: only their centres matter), then keypoint offsets. Measured best scores on the developer photos and
 their cost: README, "Person detectors".
 
-And :class:`BodyDetector`: the pose landmark model (downloaded), asked only whether a body is in a crop.
+And two checks asked about one crop: :class:`FaceVerifier`, MediaPipe's face landmark model (bundled, LiteRT),
+asked only whether a detected face is a human face; :class:`BodyDetector`, the pose landmark model (downloaded),
+asked only whether a body is in a crop.
 """
 
 from __future__ import annotations
@@ -24,7 +26,15 @@ import cv2
 import numpy as np
 
 from bgblur.errors import BgblurError
-from bgblur.models import FACE_MODEL, FULL_RANGE_FACE_MODEL, PERSON_DETECTOR_MODEL, POSE_HINT, POSE_MODEL
+from bgblur.matte.people import body_square
+from bgblur.models import (
+    FACE_LANDMARK_MODEL,
+    FACE_MODEL,
+    FULL_RANGE_FACE_MODEL,
+    PERSON_DETECTOR_MODEL,
+    POSE_HINT,
+    POSE_MODEL,
+)
 from bgblur.segmenters.dnn import read_net
 from bgblur.segmenters.runtimes import load_network
 
@@ -59,11 +69,8 @@ class Detection:
 
     @property
     def body_box(self) -> tuple[float, float, float, float]:
-        """For :class:`PersonDetector`: the square around the whole body MediaPipe crops for its pose model —
-        centred on the hip centre (keypoint 0), half side 1.25x the distance to keypoint 1."""
-        (hx, hy), (ex, ey) = self.keypoints[0], self.keypoints[1]
-        half = 1.25 * float(np.hypot(ex - hx, ey - hy))
-        return (hx - half, hy - half, hx + half, hy + half)
+        """For :class:`PersonDetector`: the square around the whole body (:func:`~bgblur.matte.people.body_square`)."""
+        return body_square(self.keypoints)
 
 
 Face = Detection  # the name the presence check uses
@@ -232,6 +239,46 @@ class PersonDetector(SsdDetector):
         self, model: Path = PERSON_DETECTOR_MODEL, min_score: float = 0.5, runtime: str = "litert", threads: int = 1
     ):
         super().__init__(model, BLAZEPOSE, min_score, runtime, threads)
+
+
+LANDMARK_INPUT = 192  # the face landmark model's square input, px
+LANDMARK_MARGIN = 1.5  # MediaPipe's crop: the face box's longer side x 1.5, square
+
+
+class FaceVerifier:
+    """MediaPipe's face landmark model (``face_landmark.tflite``) for one output: ``conv2d_31``, its logit that a
+    face is in the crop. Fed as MediaPipe feeds it: a square 1.5x the detected face box, turned so the eyes (the
+    detection's keypoints 0 and 1) are level, RGB 0..1. A human face of a sensible size scores near 1; an animal's
+    or a toy's face that a detector took for one scores low. A face of a few dozen pixels is too coarse for it
+    (it may fail a real face): its failing is no evidence against a person, only no evidence for one.
+    """
+
+    OUTPUT = "conv2d_31"
+
+    def __init__(self, model: Path = FACE_LANDMARK_MODEL, min_score: float = 0.5, threads: int = 1) -> None:
+        self.network = load_network(model, "litert", threads)
+        if not self.network.has_output(self.OUTPUT):
+            raise BgblurError(f"{model} is not MediaPipe's face landmark model (it has no {self.OUTPUT} output)")
+        self.min_score = min_score
+
+    def score(self, image: np.ndarray, face: Detection) -> float:
+        """How sure the model is that ``face`` (a detection in the BGR ``image``) is a face (0..1)."""
+        x0, y0, x1, y1 = face.box
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        side = max(x1 - x0, y1 - y0, 1.0) * LANDMARK_MARGIN
+        angle = 0.0
+        if len(face.keypoints) >= 2:  # BlazeFace's eyes: the crop is turned so they are level, as MediaPipe does
+            (rx, ry), (lx, ly) = face.keypoints[0], face.keypoints[1]
+            angle = float(np.degrees(np.arctan2(ly - ry, lx - rx)))
+        to_crop = cv2.getRotationMatrix2D((cx, cy), angle, LANDMARK_INPUT / side)
+        to_crop[:, 2] += (LANDMARK_INPUT / 2 - cx, LANDMARK_INPUT / 2 - cy)
+        crop = cv2.warpAffine(image, to_crop, (LANDMARK_INPUT, LANDMARK_INPUT), flags=cv2.INTER_LINEAR)
+        blob = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB).astype(np.float32)[None] * np.float32(1 / 255)  # NHWC, 0..1
+        (logit,) = self.network.run(blob, [self.OUTPUT])
+        return float(sigmoid(logit.ravel()[:1])[0])
+
+    def is_face(self, image: np.ndarray, face: Detection) -> bool:
+        return self.score(image, face) >= self.min_score
 
 
 class BodyDetector:

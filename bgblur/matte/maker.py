@@ -4,25 +4,30 @@ Per frame, at a reduced working resolution (the model's own output is coarse, so
 
 1. temporal smoothing (video/live): a per-pixel exponential average that follows big changes at once and
    only damps small, uncertain ones — so the edge stops shimmering but a moving arm does not leave a trail;
-2. people selection: ``all`` keeps every region, ``main`` only the largest connected one (the person at the
-   camera; someone walking behind stays blurred); specks smaller than ``min_area`` are dropped either way;
-3. edge refinement: a fast guided filter with the frame as guide, so the coarse matte snaps to real edges;
+2. with ``crops``, a second look around each person found and each region of the first look's matte (pictures
+   and files: :mod:`bgblur.segmenters.crops`);
+3. people selection: with a presence check nothing while nobody is found (:mod:`bgblur.matte.presence`); ``all``
+   keeps every region, ``main`` the main person's (without a check, the largest region); specks smaller than
+   ``min_area`` are dropped either way;
+4. edge refinement: a fast guided filter with the frame as guide, so the coarse matte snaps to real edges;
    its coefficients are upsampled and applied to the full-resolution frame;
-4. a soft ramp around the threshold instead of a hard cut: an unsure pixel is partly blurred, not shown sharp.
+5. a soft ramp around the threshold instead of a hard cut: an unsure pixel is partly blurred, not shown sharp.
 
 Only the last step touches the full-size frame, and it writes 8-bit weights straight away (what compositing uses).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
-from bgblur.frames import PEOPLE_CHOICES
+from bgblur.frames import PEOPLE_CHOICES, Person
 from bgblur.imaging import flush_denormals, shrink
 from bgblur.matte.presence import PresenceCheck
 from bgblur.matte.refine import guided_coefficients
-from bgblur.matte.regions import keep_regions
+from bgblur.matte.regions import keep_regions, region_boxes
 from bgblur.matte.smoothing import TemporalSmoother
 
 
@@ -31,8 +36,9 @@ class MatteMaker:
 
     ``threshold``/``softness``: the soft ramp, ``softness`` wide, centred on the threshold. ``refine``: guided
     filter on the frame. ``temporal``: smooth over time (call :meth:`reset` between unrelated pictures).
-    ``people``: ``all`` or ``main``. ``presence``: drop regions without
-    evidence of a person (:mod:`bgblur.presence`). ``work_size``: long side, in px, of the working resolution.
+    ``people``: ``all`` or ``main``. ``presence``: blur everything while there is no evidence of a person
+    (:mod:`bgblur.matte.presence`). ``crops``: a second look, ``crops(image, probability, boxes) -> probability``
+    (:class:`bgblur.segmenters.crops.PersonCrops`). ``work_size``: long side, in px, of the working resolution.
     """
 
     def __init__(
@@ -48,6 +54,7 @@ class MatteMaker:
         radius: int = 4,
         eps: float = 4e-3,
         presence: PresenceCheck | None = None,
+        crops: Callable[[np.ndarray, np.ndarray, list], np.ndarray] | None = None,
     ) -> None:
         if people not in PEOPLE_CHOICES:
             raise ValueError(f"people must be one of {PEOPLE_CHOICES}, not {people!r}")
@@ -61,6 +68,7 @@ class MatteMaker:
         self.eps = eps
         self.smoother = TemporalSmoother() if temporal else None
         self.presence = presence
+        self.crops = crops
         self._scratch = np.empty((2, 0, 0), np.float32)  # full-size float planes for :meth:`_apply`
         # alpha = clip(p * gain + offset, 0, 1), done in place.
         self._gain = np.float32(1.0 / self.softness)
@@ -74,11 +82,36 @@ class MatteMaker:
         """Alpha matte for one frame: uint8, 255 = person, at the size of ``image`` (the BGR frame), or of the
         probability map without one. The map covers the whole frame at any resolution (see
         :class:`bgblur.segmenters.Segmenter`)."""
-        height, width = (image if image is not None else probability).shape[:2]
-        work = self._work_shape(height, width)
+        return self.analyse(probability, image)[0]
+
+    def _small(self, probability: np.ndarray, work: tuple[int, int]) -> np.ndarray:
         # The model's output is smooth (and often near the working size already): linear is enough, and fast.
         small = cv2.resize(probability.astype(np.float32, copy=False), work, interpolation=cv2.INTER_LINEAR)
-        flush_denormals(small)
+        return flush_denormals(small)
+
+    def _second_look(self, probability: np.ndarray, small: np.ndarray, image: np.ndarray) -> np.ndarray | None:
+        """The probability raised by a second look around everyone found and every region of the first look's
+        matte; None when there is nothing to look at again (or nobody can be kept: the frame is blurred whole)."""
+        if self.presence is not None and not self.presence.may_keep():
+            return None
+        boxes = [t.extent for t in self.presence.candidates] if self.presence is not None else []
+        scale = (small.shape[1] / image.shape[1], small.shape[0] / image.shape[0])
+        boxes += region_boxes(small > self.threshold, self.min_area, scale)
+        return self.crops(image, probability, boxes) if boxes else None
+
+    def analyse(
+        self, probability: np.ndarray, image: np.ndarray | None = None
+    ) -> tuple[np.ndarray, tuple[Person, ...]]:
+        """The alpha matte (as :meth:`__call__`) and the people the presence check counted on this frame."""
+        height, width = (image if image is not None else probability).shape[:2]
+        work = self._work_shape(height, width)
+        small = self._small(probability, work)
+        if self.presence is not None and image is not None:
+            self.presence.look(image, small > self.threshold)  # before the second look: it looks where people are
+        if self.crops is not None and image is not None:
+            raised = self._second_look(probability, small, image)
+            if raised is not None:
+                small = self._small(raised, work)
         grey = guide = None
         if image is not None and (self.refine or self.smoother is not None):
             grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
@@ -91,10 +124,11 @@ class MatteMaker:
             # Widen the kept regions a little so their soft edges survive.
             keep = cv2.dilate(keep, np.ones((5, 5), np.uint8))
             small = small * keep
+        people = self.presence.found() if self.presence is not None and image is not None else ()
         if self.refine and guide is not None:
             a, b = guided_coefficients(guide, small, self.radius, self.eps, self.smoother)
-            return self._apply(b, (width, height), a, grey)
-        return self._apply(small, (width, height))
+            return self._apply(b, (width, height), a, grey), people
+        return self._apply(small, (width, height)), people
 
     def _apply(
         self, b: np.ndarray, size: tuple[int, int], a: np.ndarray | None = None, grey: np.ndarray | None = None

@@ -1,140 +1,285 @@
-"""Person-presence check: which regions of the matte are really a person, from a face detector, a body (pose)
-check or the frame edge.
+"""Person presence (``--presence``): is anyone here, and which regions of the matte are the main person's.
 
-The selfie model calls any single salient subject "person" (a coffee cup, a cat). With nobody in the frame that
-shows part of the room sharp — the privacy failure. This module decides, per connected region of the matte,
-whether there is evidence of a person:
+The selfie model calls any salient subject "person" (a cup, a cat, a cow): with nobody in the frame that shows part
+of the room sharp. One rule decides for every mode; the modes only choose the evidence (see ``bgblur.build``).
 
-- a face: MediaPipe BlazeFace short-range (bundled, Apache-2.0, run by ``cv2.dnn``) finds a face inside the
-  region or just above it (the head, with the shoulders below);
-- memory (video/live): a face seen at that place in the last ``memory`` frames still counts, and a region that
-  continues one kept in the previous frame stays kept while the face memory lasts — so someone turning away or
-  looking down is not blurred at once;
-- ``face-or-body`` only: a region without a face is still kept when it reaches the lower frame edge, like a
-  torso cut by the frame (the usual webcam framing, and people seen from behind at a desk);
-- ``face-or-pose`` only: a sizeable region without a face is shown to MediaPipe's pose landmark model (not
-  bundled: ``bgblur --download pose`` fetches it), cropped around the region; the region is kept when the model's
-  "a body is here" score passes 0.5 — a full-body dancer or a hiker seen from behind, but not a cup. A confirmed
-  body is remembered like a face.
+**Evidence** of a person, per look (every ``every``-th frame in video; a still picture has one look):
 
-Modes (``--presence``): ``off`` keeps every region, ``face`` needs a face, ``face-or-body`` needs a face or the
-lower edge, ``face-or-pose`` a face or a body. Measured trade on the developer set: see README ("Person-presence
-check").
+- a face (BlazeFace short-range; full-range too with LiteRT) that MediaPipe's face landmark model verifies
+  (:class:`~bgblur.matte.detectors.FaceVerifier`): an animal's or a toy's face that fooled a detector does not
+  pass. A face that fails, or is under 40 px (too coarse for the model: real faces that small fail it), is no
+  evidence on its own: that person is counted on other evidence at the place (a person detection);
+- BlazePose's person detector, when clear (0.9); on a still picture also from 0.3 where the first look's matte
+  calls most of its head-and-shoulders box person (not a second look's: that was taken because of the detection);
+  in video also when steady (a mean of 0.8 over three looks). An animal's head passes MediaPipe's 0.5, even 0.8,
+  on a picture or in a frame or two (a dog, a horse: 0.70; cows: 0.59-0.83), not look after look;
+- ``face-or-body`` only: a region reaching the lower frame edge (a torso cut by the frame);
+  ``face-or-pose`` only: a sizeable region the pose landmark model calls a body.
+
+**Decision per picture, and per moment in video**: while anyone counts, every region the matte calls person is
+kept — a hand cut off by a ski pole, a second person seen from behind with no detection of their own; while nobody
+counts, everything is blurred. Measured on photos the project had not seen, region-by-region pruning only cut
+people out of group pictures: every photo without a person it cleared, it cleared whole. ``main``
+(:meth:`PresenceCheck.main`) keeps the main person's regions.
+
+**Memory that forgets**: evidence counts for ``memory`` frames after it last held (30: about a second), so someone
+turning away between looks stays sharp, and a lapse of a second with no evidence blurs the frame again.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Protocol
+
 import cv2
 import numpy as np
 
-from bgblur.frames import PRESENCE_CHOICES
-from bgblur.matte.detectors import BodyDetector, Face, FaceDetector, box_iou
+from bgblur.frames import Person
+from bgblur.matte.people import (
+    Box,
+    Detector,
+    Track,
+    body_person,
+    claims,
+    face_person,
+    merge_people,
+    overlap,
+    window_slice,
+)
+
+
+class Verifier(Protocol):
+    def is_face(self, image: np.ndarray, face) -> bool: ...
+
+
+class BodyCheck(Protocol):
+    def is_body(self, image: np.ndarray, box: Box) -> bool: ...
 
 
 class PresenceCheck:
-    """Per frame, which connected regions of the matte have evidence of a person (see the module docstring).
+    """Per frame, whether anyone is here and which regions are the main person's (see the module docstring).
 
-    ``memory``: frames a face (or body) keeps counting after it was last seen (90 ≈ 3 s at 30 fps). ``every``:
-    run the detectors on every n-th frame only (the memory bridges the gaps); the first frame after
-    :meth:`reset` always runs them. ``detector``: anything with ``detect(image) -> list[Face]`` (the bundled
-    BlazeFace by default). ``body`` (``face-or-pose`` only): anything with ``is_body(image, box) -> bool``
-    (:class:`BodyDetector` by default); it is asked only about regions no face explains that cover at least
-    ``body_min_area`` of the frame.
+    ``person``: BlazePose's person detector; ``faces``: face detectors (each with ``detect(image)`` giving objects
+    with ``score``, ``box``, ``keypoints``); ``verifier``: asked about each face (None: every face counts, as
+    without LiteRT); ``sure_faces``: how many of ``faces`` (the first) make a look "a sure face", which lets the
+    others and the person detector rest for ``full_every - 1`` looks in ``full_every`` (a call: someone at the
+    camera). ``still``: one picture, one look. ``lower_edge``/``body``: the ``face-or-body``/``face-or-pose``
+    evidence. Scores and counts as in the module docstring.
     """
 
     def __init__(
         self,
-        mode: str = "face-or-body",
-        detector: FaceDetector | None = None,
+        person: Detector | None = None,
+        faces: tuple[Detector, ...] = (),
         *,
-        body: BodyDetector | None = None,
-        memory: int = 90,
+        verifier: Verifier | None = None,
+        sure_faces: int = 1,
+        still: bool = False,
+        lower_edge: bool = False,
+        body: BodyCheck | None = None,
+        min_score: float = 0.5,
+        weak_score: float = 0.3,
+        video_score: float = 0.8,
+        clear_score: float = 0.9,
+        looks: int = 3,
+        memory: int = 30,
         every: int = 3,
-        body_margin: float = 0.02,
+        full_every: int = 3,
+        edge_margin: float = 0.02,
         body_min_area: float = 0.01,
+        min_face: float = 40.0,
     ) -> None:
-        if mode not in PRESENCE_CHOICES or mode == "off":
-            raise ValueError(f"presence mode must be one of {PRESENCE_CHOICES[1:]}, not {mode!r}")
-        self.mode = mode
-        self.detector = detector or FaceDetector()
-        self.body = (body or BodyDetector()) if mode == "face-or-pose" else None
-        self.memory = memory
-        self.every = max(1, every)
-        self.body_margin = body_margin
-        self.body_min_area = body_min_area
+        self.person, self.faces, self.verifier = person, tuple(faces), verifier
+        self.sure_faces, self.still = sure_faces, still
+        self.lower_edge, self.body = lower_edge, body
+        self.min_score, self.weak_score = min_score, weak_score
+        self.video_score, self.clear_score, self.looks = video_score, clear_score, looks
+        self.memory, self.every, self.full_every = memory, max(1, every), max(1, full_every)
+        self.edge_margin, self.body_min_area, self.min_face = edge_margin, body_min_area, min_face
         self.reset()
 
     def reset(self) -> None:
-        """Forget faces, bodies and regions of earlier frames (a new scene or source)."""
+        """Forget the people, the looks and the main person of earlier frames (a new scene or source)."""
         self._frame = -1
-        self._faces: list[tuple[int, Face]] = []  # (frame last seen, face)
-        self._bodies: list[tuple[int, tuple[float, float, float, float]]] = []  # (frame confirmed, box)
-        self._last_seen: int | None = None  # last frame a face or body was found
-        self._previous: np.ndarray | None = None  # last frame's kept mask, working resolution
+        self._looks = 0  # detector frames so far
+        self._looked = False  # this frame's look is done (:meth:`look` before :meth:`keep`)
+        self._detector_frame = False
+        self._sure_face = False  # a sure face was found on the last look
+        self.tracks: list[Track] = []
+        self._edges: list[Track] = []  # this frame's lower-edge regions (``face-or-body``): not remembered
+        self._main: Track | None = None
+        self._previous_main: np.ndarray | None = None  # last frame's main-person mask, working resolution
+        self._scale, self._area = (1.0, 1.0), np.zeros(1, np.int64)
 
-    def _next_frame(self, image: np.ndarray) -> bool:
-        """Count a frame; on a detector frame run the face detector and age out old faces and bodies.
-        Returns whether this was a detector frame."""
+    def counts(self, track: Track) -> bool:
+        """Does this person's evidence count now: it held within the last ``memory`` frames."""
+        return track.counted >= 0 and self._frame - track.counted <= self.memory
+
+    @property
+    def present(self) -> bool:
+        """Anyone counts now."""
+        return any(self.counts(t) for t in self.tracks + self._edges)
+
+    @property
+    def candidates(self) -> list[Track]:
+        """Everyone found now or remembered, counted or not (where a second look may be worth it)."""
+        return list(self.tracks)
+
+    def may_keep(self) -> bool:
+        """Could this frame keep anything (after :meth:`look`): someone counts, or was found at all."""
+        return bool(self.tracks) or self.present
+
+    def find(self, image: np.ndarray, full: bool = True) -> list[Track]:
+        """Everyone the detectors find in ``image`` now (no memory); ``confirmed``: this look's own evidence
+        counts (a verified face). ``full`` False: the sure face detectors only."""
+        bodies = []
+        if self.person is not None and full:
+            for d in self.person.detect(image):
+                if d.score >= (self.weak_score if self.still else self.min_score):
+                    body = body_person(d, self._frame)
+                    bodies.append(replace(body, looks=(body.score,)))  # counted by _confirm
+        faces: list[Track] = []
+        self._sure_face = False
+        for index, detector in enumerate(self.faces if full else self.faces[: self.sure_faces]):
+            for d in detector.detect(image):
+                face = face_person(float(d.score), tuple(d.box), self._frame)
+                if d.score >= self.min_score and all(overlap(face.core, f.core) < 0.5 for f in faces):
+                    verified = self._verified(image, d)
+                    self._sure_face |= verified and index < self.sure_faces
+                    faces.append(replace(face, confirmed=verified))  # faces add no looks: they are verified
+        return merge_people(bodies, faces)
+
+    def _verified(self, image: np.ndarray, face) -> bool:
+        """A face counts when the verifier passes it; one smaller than ``min_face`` px is too coarse for the
+        verifier (real faces fail it) and counts only on other evidence at its place (a person detection)."""
+        if self.verifier is None:
+            return True
+        x0, y0, x1, y1 = face.box
+        return max(x1 - x0, y1 - y0) >= self.min_face and self.verifier.is_face(image, face)
+
+    def _confirm(self, track: Track, before: Track | None) -> Track:
+        """This look's evidence at a place: verified there now, or (person detector) clear, or steady over the
+        last ``looks`` looks. ``counted`` moves to now only then: a weak look keeps a person found, not counted."""
+        looks = ((before.looks if before else ()) + track.looks)[-self.looks :]
+        steady = len(looks) == self.looks and sum(looks) / self.looks >= self.video_score
+        clear = bool(track.looks) and track.looks[-1] >= self.clear_score
+        confirmed = track.confirmed or clear or steady
+        counted = self._frame if confirmed else (before.counted if before else -1)
+        return replace(track, looks=looks, confirmed=confirmed, counted=counted)
+
+    def look(self, image: np.ndarray, mask: np.ndarray | None = None) -> list[Track]:
+        """Count a frame; on a detector frame run the detectors. ``mask``: the first look's boolean matte (any
+        resolution), which weighs a still's weak detections and holds the regions that are evidence themselves —
+        never a second look's, which was taken because of the evidence. Returns everyone found now or remembered."""
         self._frame += 1
-        if self._frame % self.every and self._frame > 0:
-            return False
-        seen = self.detector.detect(image)
-        if seen:
-            self._last_seen = self._frame
-        # A face found again near a remembered one replaces it; other remembered faces age out.
-        kept = [(f, face) for f, face in self._faces if all(box_iou(face.box, new.box) < 0.3 for new in seen)]
-        self._faces = [(f, face) for f, face in kept if self._frame - f <= self.memory]
-        self._faces += [(self._frame, face) for face in seen]
-        self._bodies = [(f, box) for f, box in self._bodies if self._frame - f <= self.memory]
-        return True
+        self._looked = True
+        self._detector_frame = self._frame % self.every == 0
+        if self._detector_frame:
+            self._detect(image)
+            if self.still and mask is not None:
+                self._agree(mask, image.shape[:2])
+        self._edges = []
+        if mask is not None and (self.lower_edge or self.body is not None):
+            self._region_evidence(mask, image)
+        return self.candidates
+
+    def _detect(self, image: np.ndarray) -> None:
+        # While a sure face was found on the last look, only every ``full_every``-th look runs the person and
+        # full-range face detectors (~11 of the ~13 ms a look costs at 720p); a look without one is full.
+        full = self.still or not self._sure_face or self._looks % self.full_every == 0
+        self._looks += 1
+        seen = []
+        for track in self.find(image, full):
+            before = next((p for p in self.tracks if overlap(p.core, track.core) >= 0.5), None)
+            seen.append(self._confirm(track, before))
+        # Someone found again replaces what was remembered at that place; the rest ages out.
+        kept = [p for p in self.tracks if all(overlap(p.core, s.core) < 0.5 for s in seen)]
+        self.tracks = [p for p in kept if self._frame - p.seen <= self.memory] + seen
+
+    def _agree(self, mask: np.ndarray, shape: tuple[int, int]) -> None:
+        """A still's weak person detection counts where the matte calls most of its head-and-shoulders box person."""
+        scale = (mask.shape[1] / shape[1], mask.shape[0] / shape[0])
+        for i, track in enumerate(self.tracks):
+            core = None if track.confirmed or not track.looks else window_slice(track.core, scale, mask.shape)
+            if core is not None and mask[core].mean() >= 0.5:
+                self.tracks[i] = replace(track, confirmed=True, counted=self._frame)
 
     def keep(self, labels: np.ndarray, count: int, image: np.ndarray) -> np.ndarray:
-        """Boolean per label (index 0 = background, always False): keep this region of the ``labels`` map
-        (connected components at the working resolution, from the matte of this frame; ``image`` is the frame)."""
-        detectors_ran = self._next_frame(image)
-        height, width = labels.shape
-        sx, sy = width / image.shape[1], height / image.shape[0]
-        # Evidence windows in the frame's pixels: a face and one face-height below it (chin, neck, shoulders);
-        # a confirmed body's own box.
-        windows = [box for _, box in self._bodies]
-        for _, face in self._faces:
-            x0, y0, x1, y1 = face.box
-            windows.append((x0, y0, x1, 2 * y1 - y0))
-        keep = np.zeros(count, bool)
-        for x0, y0, x1, y1 in windows:
-            c0, c1 = int(max(0, x0 * sx)), int(min(width, np.ceil(x1 * sx)))
-            r0, r1 = int(max(0, y0 * sy)), int(min(height, np.ceil(y1 * sy)))
-            if c1 <= c0 or r1 <= r0:
-                continue
-            window = labels[r0:r1, c0:c1]
-            hits = np.bincount(window.ravel(), minlength=count)
-            keep |= hits >= 0.1 * window.size
-        seen_recently = self._last_seen is not None and self._frame - self._last_seen <= self.memory
-        if self._previous is not None and self._previous.shape == labels.shape and seen_recently:
-            # Continuity: a region mostly inside last frame's kept mask is the same person (turned away, moving).
-            inside = np.bincount(labels[self._previous].ravel(), minlength=count)
-            area = np.bincount(labels.ravel(), minlength=count)
-            keep |= inside >= 0.5 * np.maximum(area, 1)
-        if self.mode == "face-or-body":
-            # A region reaching the lower frame edge, like a torso cut by the frame.
-            bottom = labels[height - max(1, round(self.body_margin * height)) :]
-            keep[np.unique(bottom)] = True
+        """Boolean per label (0 = background, always False) of ``labels`` (connected components of this frame's
+        matte, working resolution): every region while anyone counts, none while nobody does."""
+        if not self._looked:
+            self.look(image, labels > 0)
+        self._looked = False
+        self._scale = (labels.shape[1] / image.shape[1], labels.shape[0] / image.shape[0])
+        self._area = np.bincount(labels.ravel(), minlength=count)
+        keep = np.full(count, self.present)
         keep[0] = False
-        if self.body is not None and detectors_ran:
-            self._check_bodies(labels, count, keep, image, (sx, sy))
-        self._previous = keep[labels]
         return keep
 
-    def _check_bodies(
-        self, labels: np.ndarray, count: int, keep: np.ndarray, image: np.ndarray, scale: tuple[float, float]
-    ) -> None:
-        """Ask the body detector about each sizeable region nothing else explains; keep and remember the bodies."""
-        unexplained = (np.bincount(labels.ravel(), minlength=count) >= self.body_min_area * labels.size) & ~keep
-        unexplained[0] = False  # the background
-        for label in np.flatnonzero(unexplained):
-            x, y, w, h = cv2.boundingRect((labels == label).astype(np.uint8))
-            box = (x / scale[0], y / scale[1], (x + w) / scale[0], (y + h) / scale[1])
-            if self.body.is_body(image, box):
-                keep[label] = True
-                self._bodies.append((self._frame, box))
-                self._last_seen = self._frame
+    def _region_evidence(self, mask: np.ndarray, image: np.ndarray) -> None:
+        """What the matte's own regions add: a region at the lower edge; a sizeable one the body check passes that
+        no one who counts claims (detector frames only)."""
+        count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+        scale = (labels.shape[1] / image.shape[1], labels.shape[0] / image.shape[0])
+        frame = self._frame
+        if self.lower_edge:
+            bottom = labels[labels.shape[0] - max(1, round(self.edge_margin * labels.shape[0])) :]
+            for label in np.unique(bottom[bottom > 0]):
+                box = self._box(labels == label, scale)
+                self._edges.append(Track(1.0, box, box, frame, confirmed=True, counted=frame))
+        if self.body is not None and self._detector_frame:
+            area = np.bincount(labels.ravel(), minlength=count)
+            explained = np.zeros(count, bool)
+            for track in self.tracks + self._edges:
+                if self.counts(track):
+                    explained |= claims(track, labels, count, area, scale) > 0
+            unexplained = (area >= self.body_min_area * labels.size) & ~explained
+            unexplained[0] = False  # the background
+            for label in np.flatnonzero(unexplained):
+                box = self._box(labels == label, scale)
+                if self.body.is_body(image, box):
+                    self.tracks.append(Track(1.0, box, box, frame, confirmed=True, counted=frame))
+
+    @staticmethod
+    def _box(region: np.ndarray, scale: tuple[float, float]) -> Box:
+        """A region's bounding box, in the frame's pixels."""
+        x, y, w, h = cv2.boundingRect(region.astype(np.uint8))
+        sx, sy = scale
+        return (x / sx, y / sy, (x + w) / sx, (y + h) / sy)
+
+    def main(self, labels: np.ndarray, count: int, keep: np.ndarray) -> np.ndarray | None:
+        """Boolean per label: the main person's regions among ``keep`` (from :meth:`keep` on this frame), or None
+        when no one who counts claims any (the caller falls back to the largest region).
+
+        Each kept region goes to the person who claims it most (a core hit over an extent, see
+        :func:`~bgblur.matte.people.claims`); the main person is the one given the most area (the person at the
+        camera), and last frame's main person keeps the place unless someone else has twice the area. A region
+        nobody claims that lies mostly inside last frame's main person stays theirs (turned away, moving)."""
+        people = [p for p in self.tracks + self._edges if self.counts(p)]
+        if not people:
+            self._main = self._previous_main = None
+            return None
+        claim = np.stack([claims(p, labels, count, self._area, self._scale) for p in people])
+        claim[:, ~keep] = 0
+        owner = np.where(claim.max(axis=0) > 0, claim.argmax(axis=0), -1)
+        sizes = np.array([self._area[owner == i].sum() for i in range(len(people))], np.float64)
+        for i, person in enumerate(people):
+            if self._main is not None and overlap(person.extent, self._main.extent) > 0.5:
+                sizes[i] *= 2
+        if not sizes.any():
+            self._main = self._previous_main = None
+            return None
+        best = int(np.argmax(sizes))
+        mine = owner == best
+        if self._previous_main is not None and self._previous_main.shape == labels.shape:
+            inside = np.bincount(labels[self._previous_main].ravel(), minlength=count)
+            mine |= (owner == -1) & keep & (inside >= 0.5 * np.maximum(self._area, 1))
+        mine[0] = False
+        self._main, self._previous_main = people[best], mine[labels]
+        return mine
+
+    def found(self) -> tuple[Person, ...]:
+        """The people who count on this frame, for what the analysis of the frame carries (:class:`Matte`)."""
+        return tuple(
+            Person(t.core, t.extent, t.score, main=t is self._main) for t in self.tracks + self._edges if self.counts(t)
+        )

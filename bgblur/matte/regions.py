@@ -1,15 +1,12 @@
-"""Which connected regions of the matte to keep: the main person or everyone, no specks, with evidence.
-
-With a :class:`bgblur.matte.people.PeopleCheck` (``--presence people``), ``main`` is the main person found by
-the detectors with every region that is theirs; otherwise (or when no person is known) the largest region with
-evidence."""
+"""Which connected regions of the matte to keep: the main person or everyone, no specks, with evidence; and the
+boxes of the regions (where a second look at the picture is worth it)."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from bgblur.matte.people import PeopleCheck
+from bgblur.matte.people import Box
 from bgblur.matte.presence import PresenceCheck
 
 
@@ -17,15 +14,16 @@ def keep_regions(
     mask: np.ndarray,
     people: str,
     min_area: float,
-    presence: PresenceCheck | PeopleCheck | None = None,
+    presence: PresenceCheck | None = None,
     image: np.ndarray | None = None,
 ) -> np.ndarray | None:
-    """Which connected regions of the boolean ``mask`` to keep: the largest (``main``) or all, without specks
-    smaller than ``min_area`` (fraction of the picture) and, with a ``presence`` check, without regions that show
-    no evidence of a person in ``image``. Returns a uint8 0/1 keep map, or None to keep all."""
+    """Which connected regions of the boolean ``mask`` to keep: the main person's (``main``) or all, without specks
+    smaller than ``min_area`` (fraction of the picture) and, with a ``presence`` check, none while it finds nobody
+    in ``image``. ``main`` is the main person the check found, every region of theirs, else the largest region.
+    Returns a uint8 0/1 keep map, or None to keep all."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     if presence is not None and image is not None:
-        evidence = presence.keep(labels, count, image)  # runs every frame: its face memory must see each one
+        evidence = presence.keep(labels, count, image)  # runs every frame: its memory must see each one
     elif count <= 2 and (count < 2 or stats[1, cv2.CC_STAT_AREA] >= min_area * mask.size):
         return None  # nothing to drop: skip the relabelling
     else:
@@ -34,7 +32,7 @@ def keep_regions(
     keep = (areas >= min_area * mask.size) & evidence[1:]
     if people == "main" and keep.any():
         mine = None
-        if isinstance(presence, PeopleCheck) and image is not None:
+        if presence is not None and image is not None:
             mine = presence.main(labels, count, np.concatenate([[False], keep]))
         if mine is not None:  # the main person found by the detectors, every region of theirs
             keep &= mine[1:]
@@ -44,3 +42,15 @@ def keep_regions(
             keep[main] = True
     lookup = np.concatenate([[0], keep.astype(np.uint8)])
     return lookup[labels].astype(np.uint8)
+
+
+def region_boxes(mask: np.ndarray, min_area: float, scale: tuple[float, float]) -> list[Box]:
+    """The bounding boxes of the connected regions of the boolean ``mask`` of at least ``min_area`` (fraction of
+    the picture), biggest first, in the frame's pixels (``scale``: mask pixels per frame pixel, x and y)."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    sx, sy = scale
+    boxes = []
+    for x, y, w, h, area in sorted(stats[1:count].tolist(), key=lambda row: -row[4]):
+        if area >= min_area * mask.size:
+            boxes.append((x / sx, y / sy, (x + w) / sx, (y + h) / sy))
+    return boxes

@@ -85,17 +85,18 @@ class Pipeline:
         return controls.privacy or controls.show_mask or self.outputs.matte is not None or framing
 
     def analyse(self, frame: Frame) -> Matte | None:
-        """The model and the matte step for ``frame`` (None outside the processed range). Stateful over time (the
-        matte is smoothed): call it from one thread, in frame order."""
+        """The model and the matte step for ``frame`` (None outside the processed range): the matte with the
+        people the matte step counted there. Stateful over time (the matte is smoothed, people are remembered):
+        call it from one thread, in frame order."""
         if not self.in_range(frame):
             return None
         start = time.perf_counter()
         probability = self.segmenter.segment(frame.image)
         start = self.times.lap("inference", start)
         self.times.count("inference calls")
-        alpha = self.matte_maker(probability, frame.image)
+        alpha, people = self.matte_maker.analyse(probability, frame.image)
         self.times.lap("matte", start)
-        return Matte(alpha, frame.index, frame.timestamp)
+        return Matte(alpha, frame.index, frame.timestamp, people=people)
 
     def step(self, frame: Frame, alpha: np.ndarray | None, repeat: int = 1) -> None:
         """Make and deliver the picture for ``frame`` with its matte ``alpha`` (computed on it, or carried onto it;

@@ -2,65 +2,87 @@
 in a wide frame fills the model's input.
 
 The selfie model squeezes the whole picture into 256x256: a runner 100 px tall in an 854x480 frame becomes a
-few dozen input pixels, and loses legs and arms. :class:`PersonCrops` asks a finder for the square around each
-whole body — on a still picture BlazePose's person detector; in video and live the people the matte step's
-presence check found in the last frames (no extra detector run; see :func:`bgblur.build.link_person_crops`) —
-runs the model on that square
-(1.3x the body, filled with the picture's edge pixels where it passes the border) and takes, per pixel, the
-**maximum** of the crop's answer and the wrapped segmenter's: the crop only adds the parts of that person the
-first look missed; everything outside the crops is the first look's. A square as large as the frame's long side
-magnifies nothing and is skipped. Cost: one model pass per person found, plus the finder on still pictures.
+few dozen input pixels, and loses legs and arms; a group of skiers loses the far ones. :class:`PersonCrops` is
+given the boxes to look at again — the matte step passes the people its presence check found (their whole-body
+extents) and the regions of the first look's matte — runs the model on a square around each (1.3x the box's
+longer side, moved inside the picture) and takes, per pixel, the **maximum** of the crop's answer and the first
+look's: a crop only adds the parts of a person the first look missed; everything outside the crops is the first
+look's. A square as large as the frame's long side magnifies nothing and is skipped, and so is one about the
+same as a square already looked at (a region's square and its person's body square differ: both are looked at).
+Cost: one model pass per square, at most :data:`MAX_CROPS`.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import cv2
 import numpy as np
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in the picture's pixels
 
-MARGIN = 1.3  # the square's side over the body box's longer side
-MAX_CROPS = 6  # people looked at again, biggest first: a crowd costs no more than this
+MARGIN = 1.3  # the square's side over the box's longer side
+MAX_CROPS = 6  # squares looked at again, biggest first: a crowd costs no more than this
+SAME_SQUARE = 0.7  # IoU with a square looked at already above which a square is the same look again
+
+
+def _iou(a: Box, b: Box) -> float:
+    w, h = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+    return w * h / max(union, 1e-6)
+
+
+def squares(boxes: list[Box], size: tuple[int, int], margin: float = MARGIN) -> list[Box]:
+    """The squares to look at again for ``boxes`` (in order of importance) in a picture of ``size`` (w, h):
+    1.3x each box's longer side (at most the picture's shorter side), centred on it, moved inside the picture;
+    none as large as the picture's long side, none about the same as one already chosen; at most :data:`MAX_CROPS`."""
+    width, height = size
+    chosen: list[Box] = []
+    for x0, y0, x1, y1 in boxes:
+        side = max(x1 - x0, y1 - y0, 8.0) * margin
+        if side >= max(width, height):
+            continue  # magnifies nothing
+        side = min(side, float(min(width, height)))
+        left = min(max((x0 + x1 - side) / 2, 0.0), width - side)
+        top = min(max((y0 + y1 - side) / 2, 0.0), height - side)
+        square = (left, top, left + side, top + side)
+        if all(_iou(square, other) < SAME_SQUARE for other in chosen):
+            chosen.append(square)
+        if len(chosen) == MAX_CROPS:
+            break
+    return chosen
 
 
 class PersonCrops:
-    """Wraps a segmenter: its answer, raised to each person crop's answer inside that crop."""
+    """A second look with ``model`` (a one-pass segmenter) around given boxes, merged by maximum with the first
+    look. ``threshold``: only what a crop calls person (above it) is added — its doubts must not add leak."""
 
-    def __init__(self, inner, find: Callable[[np.ndarray], list[Box]] | None = None, margin: float = MARGIN) -> None:
-        self.inner = inner
-        self.find = find
+    def __init__(self, model, threshold: float | None = None, margin: float = MARGIN) -> None:
+        self.model = model
         self.margin = margin
-        self.name = f"{inner.name}+crops"
-        self.default_threshold = inner.default_threshold
-        self.threshold = np.float32(inner.default_threshold)
-        self.runtime = getattr(inner, "runtime", "")
-        self.single = getattr(inner, "inner", inner)  # the one-pass model itself (under the tiles)
+        self.threshold = np.float32(model.default_threshold if threshold is None else threshold)
 
-    def segment(self, image: np.ndarray) -> np.ndarray:
-        base = self.inner.segment(image)
+    def __call__(self, image: np.ndarray, probability: np.ndarray, boxes: list[Box]) -> np.ndarray:
+        """``probability`` (the first look over the whole ``image``, any resolution) raised inside the square
+        around each of ``boxes`` to the model's answer there."""
         height, width = image.shape[:2]
-        found = self.find(image) if self.find is not None else []
-        found = [b for b in found if max(b[2] - b[0], b[3] - b[1]) * self.margin < max(height, width)]
-        boxes = sorted(found, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)[:MAX_CROPS]
-        if not boxes:
-            return base
+        chosen = squares(boxes, (width, height), self.margin)
+        if not chosen:
+            return probability
         # Work at the picture's size (at most 640 px long): the crops' detail must not be lost to the first look's
         # coarser grid.
         scale = min(1.0, 640 / max(height, width))
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        result = cv2.resize(base, size, interpolation=cv2.INTER_LINEAR)
-        for x0, y0, x1, y1 in boxes:
-            side = max(x1 - x0, y1 - y0, 8.0) * self.margin
-            left, top = (x0 + x1 - side) / 2, (y0 + y1 - side) / 2
+        result = cv2.resize(probability, size, interpolation=cv2.INTER_LINEAR)
+        for left, top, right, _ in chosen:
+            side = right - left
             pixels = max(8, round(side))
             to_crop = np.float32([[pixels / side, 0, -left * pixels / side], [0, pixels / side, -top * pixels / side]])
             crop = cv2.warpAffine(image, to_crop, (pixels, pixels), borderMode=cv2.BORDER_REPLICATE)
-            answer = cv2.resize(self.single.segment(crop), (pixels, pixels), interpolation=cv2.INTER_LINEAR)
+            answer = cv2.resize(self.model.segment(crop), (pixels, pixels), interpolation=cv2.INTER_LINEAR)
             # Back onto the working grid; outside the crop the answer is 0, so the maximum keeps the first look.
             back = np.float32([[side * scale / pixels, 0, left * scale], [0, side * scale / pixels, top * scale]])
             placed = cv2.warpAffine(answer, back, size, flags=cv2.INTER_LINEAR, borderValue=0)
-            placed[placed < self.threshold] = 0  # only what the crop calls person: its doubts must not add leak
+            placed[placed < self.threshold] = 0
             np.maximum(result, placed, out=result)
         return result

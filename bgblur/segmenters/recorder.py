@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections import deque
 
 import numpy as np
 
@@ -22,24 +23,21 @@ class DetectionRecorder:
         self.default_threshold = segmenter.default_threshold
         self.colours = segmenter.colors
         self.detections: list[Detection] = []  # the newest
-        # By the picture they were made on: id() alone is reused once a picture is freed, so each entry also holds
-        # a weak reference that must still point at that same picture.
-        self._by_image: dict[int, tuple[weakref.ref, list[Detection]]] = {}
+        # The last few pictures (weakly: a freed picture is no match) with the detections made on them.
+        self._recent: deque[tuple[weakref.ref, list[Detection]]] = deque(maxlen=self.KEEP)
         self._lock = threading.Lock()  # segment() may run in the decoder thread, detections_for() in the main one
 
     def segment(self, image: np.ndarray) -> np.ndarray:
         detections = self.segmenter.detect(image)
         with self._lock:
             self.detections = detections
-            self._by_image[id(image)] = (weakref.ref(image), detections)
-            while len(self._by_image) > self.KEEP:
-                del self._by_image[next(iter(self._by_image))]
+            self._recent.append((weakref.ref(image), detections))
         return self.segmenter.matte_from(detections, (image.shape[1], image.shape[0]))
 
     def detections_for(self, image: np.ndarray) -> list[Detection]:
         """The detections made on ``image`` itself; for a live frame the model did not see, the newest ones."""
         with self._lock:
-            entry = self._by_image.pop(id(image), None)
-            if entry is not None and entry[0]() is image:
-                return entry[1]
+            for picture, detections in self._recent:
+                if picture() is image:
+                    return detections
             return self.detections

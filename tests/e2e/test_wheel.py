@@ -92,6 +92,7 @@ def test_the_wheel_carries_every_package_and_the_bundled_models_with_their_licen
         "selfie_segmentation.tflite", "selfie_segmentation.json", "selfie_segmentation_landscape.tflite",
         "selfie_segmentation_landscape.json", "face_detection_short_range.tflite", "LICENSE",
         "face_detection_full_range_sparse.tflite", "pose_detection.tflite",  # the bundled person detectors (LiteRT)
+        "face_landmark.tflite",  # the face verifier (LiteRT)
         # Mask R-CNN's text graph, labels and colours, put beside the downloaded weights
         "mask-rcnn-coco/README.md", "mask-rcnn-coco/colors.txt", "mask-rcnn-coco/object_detection_classes_coco.txt",
         "mask-rcnn-coco/mask_rcnn_inception_v2_coco_2018_01_28.pbtxt",

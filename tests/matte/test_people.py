@@ -1,6 +1,6 @@
 """``--presence people`` (the default for one-pass models) and ``--people main`` (the main person, whole):
-the region logic on crafted mattes with stand-in detectors, and the measured targets on the shared developer
-set (floors just below what was measured; see README, "Matte quality")."""
+the presence rule on crafted mattes with stand-in detectors (decided per picture, faces verified, memory that
+forgets), and the measured targets on the shared developer set (floors just below what was measured)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from bgblur.matte.people import PeopleCheck, body_person, face_person, merge_people
+from bgblur.matte.people import body_person, face_person, merge_people
+from bgblur.matte.presence import PresenceCheck
 from bgblur.matte.regions import keep_regions
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,6 +47,26 @@ def body(score: float, x: float, y: float, height: float) -> Found:
     return Found(score, (x, y, x + head, y + head), ((x + head / 2, y + height / 2), (x + head / 2, y)))
 
 
+class Verdict:
+    """A stand-in face verifier: every face is (or is not) a human one; counts its calls."""
+
+    def __init__(self, human: bool) -> None:
+        self.human = human
+        self.calls = 0
+
+    def is_face(self, image: np.ndarray, face: Found) -> bool:
+        self.calls += 1
+        return self.human
+
+
+def people_check(person=None, faces=(), **options) -> PresenceCheck:
+    """``--presence people``'s configuration with stand-ins: faces verified as human unless told otherwise (from
+    20 px: the crafted frames are 200 px, a fifth of a real one)."""
+    options.setdefault("verifier", Verdict(True))
+    options.setdefault("min_face", 20)
+    return PresenceCheck(person, faces, **options)
+
+
 IMAGE = np.zeros((200, 200, 3), np.uint8)
 
 
@@ -62,7 +83,7 @@ ARM = (110, 90, 125, 130)  # their hand, cut off from the body by something in f
 CUP = (160, 150, 195, 195)  # an object the model calls person, no detection near it
 
 
-def kept(mask: np.ndarray, people: str, check: PeopleCheck) -> set[tuple[int, int, int, int]]:
+def kept(mask: np.ndarray, people: str, check: PresenceCheck) -> set[tuple[int, int, int, int]]:
     keep = keep_regions(mask, people, 0.001, check, IMAGE)
     result = set()
     for rect in (TORSO, ARM, CUP, (10, 40, 40, 150)):
@@ -72,61 +93,93 @@ def kept(mask: np.ndarray, people: str, check: PeopleCheck) -> set[tuple[int, in
     return result
 
 
-def test_all_keeps_the_person_and_their_detached_hand_but_not_the_cup() -> None:
-    check = PeopleCheck(Script([body(0.95, 65, 40, 140)]), still=True)
-    assert kept(matte_with(TORSO, ARM, CUP), "all", check) == {TORSO, ARM}
+def test_all_decides_per_picture_a_person_found_keeps_every_region() -> None:
+    # The cup stays too: regions without a detection of their own are as often a second person seen from behind.
+    check = people_check(Script([body(0.95, 65, 40, 140)]), still=True)
+    assert kept(matte_with(TORSO, ARM, CUP), "all", check) == {TORSO, ARM, CUP}
+    assert [(p.core, p.main) for p in check.found()] == [((65, 40, 93, 68), False)]
 
 
 def test_main_is_the_whole_person_not_only_the_largest_blob() -> None:
-    check = PeopleCheck(Script([body(0.95, 65, 40, 140)]), still=True)
+    check = people_check(Script([body(0.95, 65, 40, 140)]), still=True)
     assert kept(matte_with(TORSO, ARM, CUP), "main", check) == {TORSO, ARM}
 
 
 def test_main_is_the_biggest_person_and_all_is_everyone() -> None:
     small = (10, 40, 40, 150)
     people = [body(0.97, 15, 40, 110), body(0.9, 65, 40, 140)]  # the small one scores higher
-    assert kept(matte_with(TORSO, small), "main", PeopleCheck(Script(people), still=True)) == {TORSO}
-    assert kept(matte_with(TORSO, small), "all", PeopleCheck(Script(people), still=True)) == {TORSO, small}
+    main = people_check(Script(people), still=True)
+    assert kept(matte_with(TORSO, small), "main", main) == {TORSO}
+    assert [p.main for p in main.found()] == [False, True]  # what the frame's analysis carries
+    assert kept(matte_with(TORSO, small), "all", people_check(Script(people), still=True)) == {TORSO, small}
 
 
 def test_without_any_detection_nothing_is_kept() -> None:
-    assert kept(matte_with(TORSO, CUP), "all", PeopleCheck(Script([]), still=True)) == set()
+    assert kept(matte_with(TORSO, CUP), "all", people_check(Script([]), still=True)) == set()
 
 
-def test_a_face_alone_keeps_the_body_below_it() -> None:
+def test_a_verified_face_alone_keeps_the_body_below_it_as_the_main_person() -> None:
     face = Found(0.9, (68, 42, 92, 66))
-    check = PeopleCheck(None, (Script([face]),), still=True)
-    assert kept(matte_with(TORSO, CUP), "all", check) == {TORSO}
+    check = people_check(None, (Script([face]),), still=True)
+    assert kept(matte_with(TORSO, CUP), "main", check) == {TORSO}
+
+
+def test_a_face_the_verifier_rejects_is_no_evidence_on_its_own() -> None:
+    face = Found(0.95, (68, 42, 92, 66))  # a cat's face, say: the detector is sure, the landmark model is not
+    verifier = Verdict(False)
+    check = people_check(None, (Script([face]),), verifier=verifier, still=True)
+    assert kept(matte_with(TORSO, CUP), "all", check) == set()
+    assert verifier.calls == 1 and check.found() == ()
+    # The same face on a person the person detector finds: that person counts (a small face fails, too).
+    check = people_check(Script([body(0.6, 65, 40, 140)]), (Script([face]),), verifier=Verdict(False), still=True)
+    assert kept(matte_with(TORSO, CUP), "all", check) == {TORSO, CUP}
+
+
+def test_a_face_under_40_px_is_not_asked_and_counts_only_with_a_person_detection() -> None:
+    small = Found(0.95, (70, 42, 100, 72))  # 30 px: too coarse for the landmark model
+    verifier = Verdict(True)
+    check = people_check(None, (Script([small]),), verifier=verifier, still=True, min_face=40)
+    assert kept(matte_with(TORSO), "all", check) == set() and verifier.calls == 0
+    check = people_check(Script([body(0.6, 65, 40, 140)]), (Script([small]),), still=True, min_face=40)
+    assert kept(matte_with(TORSO), "all", check) == {TORSO}  # the weak detection, where the matte agrees
 
 
 def test_on_a_still_a_weak_detection_counts_only_where_the_matte_agrees() -> None:
     weak = [body(0.4, 65, 40, 140)]
-    assert kept(matte_with(TORSO), "all", PeopleCheck(Script(weak), still=True)) == {TORSO}
+    assert kept(matte_with(TORSO), "all", people_check(Script(weak), still=True)) == {TORSO}
     # The same weak detection over empty matte: the cup elsewhere is not explained by it.
-    assert kept(matte_with(CUP), "all", PeopleCheck(Script([body(0.4, 10, 10, 60)]), still=True)) == set()
+    assert kept(matte_with(CUP), "all", people_check(Script([body(0.4, 10, 10, 60)]), still=True)) == set()
+    # Below clear (0.9) a detection is weak on a still too: an animal's head scores 0.70.
+    assert kept(matte_with(CUP), "all", people_check(Script([body(0.7, 10, 10, 60)]), still=True)) == set()
+    assert kept(matte_with(CUP), "all", people_check(Script([body(0.92, 10, 10, 60)]), still=True)) == {CUP}
 
 
 def test_in_video_a_middling_detection_needs_several_looks_and_a_clear_one_counts_at_once() -> None:
-    middling = PeopleCheck(Script([body(0.7, 65, 40, 140)]), every=1)
+    middling = people_check(Script([body(0.7, 65, 40, 140)]), every=1)
     assert kept(matte_with(TORSO), "all", middling) == set()  # one look at 0.7: an animal does that
     scores = []
     for _ in range(4):
         scores.append(bool(kept(matte_with(TORSO), "all", middling)))
     assert scores == [False, False, False, False]  # 0.7 look after look stays below the 0.8 mean
-    steady = PeopleCheck(Script([body(0.85, 65, 40, 140)]), every=1)
+    steady = people_check(Script([body(0.85, 65, 40, 140)]), every=1)
     assert [bool(kept(matte_with(TORSO), "all", steady)) for _ in range(3)] == [False, False, True]
-    clear = PeopleCheck(Script([body(0.95, 65, 40, 140)]), every=1)
+    clear = people_check(Script([body(0.95, 65, 40, 140)]), every=1)
     assert kept(matte_with(TORSO), "all", clear) == {TORSO}
 
 
 def test_in_video_a_person_is_remembered_between_detector_frames_and_forgotten_after_memory() -> None:
-    check = PeopleCheck(Script([body(0.95, 65, 40, 140)], []), every=1, memory=3)
+    check = people_check(Script([body(0.95, 65, 40, 140)], []), every=1, memory=3)
     assert kept(matte_with(TORSO), "all", check) == {TORSO}
     for _ in range(3):
         assert kept(matte_with(TORSO), "all", check) == {TORSO}  # not seen any more, still remembered
-    for _ in range(2):
-        kept(matte_with(TORSO), "all", check)
     assert kept(matte_with(TORSO), "all", check) == set()
+
+
+def test_in_video_weak_looks_at_a_counted_place_do_not_keep_it_counted() -> None:
+    # Found once clearly (a cow at 0.92, say), then only middling looks: after ``memory`` frames it is forgotten
+    # although the detector still fires there — a lapse of evidence returns the frame to blurred.
+    check = people_check(Script([body(0.92, 65, 40, 140)], [body(0.6, 65, 40, 140)]), every=1, memory=3)
+    assert [bool(kept(matte_with(TORSO), "all", check)) for _ in range(6)] == [True, True, True, True, False, False]
 
 
 def test_a_face_inside_a_body_detection_is_the_same_person() -> None:
@@ -143,16 +196,8 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 
 @pytest.fixture(scope="module")
-def runs(testdata: Path):
-    import evaluate
-
-    from bgblur.cli import parse_options
-
-    result = {}
-    for name, options in (("default", []), ("main", ["--people", "main"])):
-        args = parse_options(options)
-        result[name] = {s.name: s for s in evaluate.Evaluator(args, None).run(testdata)}
-    return result
+def runs(evaluation):
+    return {"default": evaluation(), "main": evaluation("--people", "main")}
 
 
 def _images(run, with_people: bool):
@@ -201,18 +246,18 @@ def test_cows_clip_is_blurred_after_the_first_second(testdata: Path) -> None:
         ok, image = capture.read()
         if not ok:
             break
-        alpha, _, _ = evaluator._run_frame(image, evaluator.video_segmenter, evaluator.matte_maker)
+        alpha, _, _ = evaluator.run_frame(image, evaluator.video_segmenter, evaluator.matte_maker)
         if index >= fps:
             worst = max(worst, float((alpha > 0.5).mean()))
         index += 1
     capture.release()
     assert index > fps
-    assert worst <= 0.02
+    assert worst == 0.0  # measured 0 (a cow's face at frames 9-10 fails verification: test_presence.py)
 
 
-# Measured (README, "People"): IoU 0.718 (files' default, everyone), false person 0.008, hike 0.891; floors just
-# below (the previous default: 0.703, 0.126, 0.882).
-IOU_FLOOR = 0.71
+# Measured on the 24-photo developer set: IoU 0.742 (files' default, everyone; --presence off 0.736), false person
+# 0.006 (the horse, whose head BlazePose scores 0.70 where the matte agrees), hike 0.890; floors just below.
+IOU_FLOOR = 0.735
 FALSE_PERSON_CEILING = 0.01
 HIKE_IOU_FLOOR = 0.885
 
@@ -220,11 +265,41 @@ HIKE_IOU_FLOOR = 0.885
 def test_in_video_a_sure_face_lets_the_costly_detectors_rest_for_two_looks_in_three() -> None:
     face = Found(0.9, (70.0, 45.0, 90.0, 65.0))
     person, face_detector = Script([body(0.95, 65, 40, 140)]), Script([face])
-    check = PeopleCheck(person, (face_detector,), every=1)
+    check = people_check(person, (face_detector,), every=1)
     for _ in range(9):
         assert kept(matte_with(TORSO, ARM), "all", check) == {TORSO, ARM}  # the body's extent keeps the hand
     assert (face_detector.calls, person.calls) == (9, 3)  # the cheap face look every time, the rest every 3rd
-    faceless = PeopleCheck(Script([body(0.95, 65, 40, 140)]), (Script([]),), every=1)
+    faceless = people_check(Script([body(0.95, 65, 40, 140)]), (Script([]),), every=1)
     for _ in range(3):
         kept(matte_with(TORSO), "all", faceless)
     assert faceless.person.calls == 3  # no face: every look is a full one
+
+
+class Recorder:
+    """A stand-in second look: remembers the boxes it was asked about, adds nothing."""
+
+    def __init__(self) -> None:
+        self.asked: list[list] = []
+
+    def __call__(self, image: np.ndarray, probability: np.ndarray, boxes: list) -> np.ndarray:
+        self.asked.append(list(boxes))
+        return probability
+
+
+def test_the_matte_step_looks_again_around_each_person_and_region_and_says_whom_it_found() -> None:
+    from bgblur.matte import MatteMaker
+
+    probability = matte_with(TORSO, CUP).astype(np.float32)
+    crops = Recorder()
+    check = people_check(Script([body(0.95, 65, 40, 140)]), still=True)
+    maker = MatteMaker(0.5, refine=False, temporal=False, presence=check, crops=crops)
+    alpha, people = maker.analyse(probability, IMAGE)
+    assert alpha[100, 80] == 255 and alpha[170, 175] == 255  # the person, and the cup: decided per picture
+    assert [p.core for p in people] == [(65, 40, 93, 68)]
+    (boxes,) = crops.asked
+    assert boxes[0] == check.tracks[0].extent  # the person's whole body first, then the matte's own regions
+    assert sorted(boxes[1:]) == sorted([(60.0, 40.0, 100.0, 180.0), (160.0, 150.0, 195.0, 195.0)])
+    # Nobody found: no second look, everything blurred.
+    maker = MatteMaker(0.5, refine=False, temporal=False, presence=people_check(Script([]), still=True), crops=crops)
+    alpha, people = maker.analyse(probability, IMAGE)
+    assert len(crops.asked) == 1 and not alpha.any() and people == ()

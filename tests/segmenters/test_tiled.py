@@ -14,7 +14,6 @@ from bgblur.build import build_segmenter
 from bgblur.cli import parse_options
 from bgblur.errors import UsageError
 from bgblur.segmenters import create_segmenter
-from bgblur.segmenters.crops import PersonCrops
 from bgblur.segmenters.tiled import TiledSegmenter, edge_weights, tile_offsets
 
 
@@ -76,24 +75,17 @@ def test_frame_of_the_models_shape_gets_one_pass(testdata: Path) -> None:
     np.testing.assert_array_equal(TiledSegmenter(whole).segment(image), whole.segment(image))
 
 
-def under_crops(segmenter):
-    """The segmenter under the person crops (on by default for files and pictures): the tiles sit below them."""
-    return segmenter.inner if isinstance(segmenter, PersonCrops) else segmenter
-
-
 def test_cli_wires_tiles_and_refuses_them_with_mask_rcnn(tmp_path: Path) -> None:
-    segmenter = under_crops(build_segmenter(parse_options(["--tiles"])))
+    segmenter = build_segmenter(parse_options(["--tiles"]))
     assert isinstance(segmenter, TiledSegmenter) and segmenter.default_threshold == 0.5
-    assert not isinstance(under_crops(build_segmenter(parse_options([]))), TiledSegmenter)
+    assert not isinstance(build_segmenter(parse_options([])), TiledSegmenter)
     with pytest.raises(UsageError, match="--tiles"):
         build_segmenter(parse_options(["--tiles", "--mask-rcnn", str(tmp_path)]))
 
 
 def test_still_pictures_get_tiles_by_default(mrcnn_dir: Path) -> None:
     parse = parse_options
-    assert isinstance(under_crops(build_segmenter(parse([]), still=True)), TiledSegmenter)
-    assert not isinstance(under_crops(build_segmenter(parse(["--no-tiles"]), still=True)), TiledSegmenter)
+    assert isinstance(build_segmenter(parse([]), still=True), TiledSegmenter)
+    assert not isinstance(build_segmenter(parse(["--no-tiles"]), still=True), TiledSegmenter)
     # Mask R-CNN has no tiles: a picture just gets the model, no error unless --tiles is asked for.
-    assert not isinstance(
-        under_crops(build_segmenter(parse(["--mask-rcnn", str(mrcnn_dir)]), still=True)), TiledSegmenter
-    )
+    assert not isinstance(build_segmenter(parse(["--mask-rcnn", str(mrcnn_dir)]), still=True), TiledSegmenter)
