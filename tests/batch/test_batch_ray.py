@@ -57,7 +57,9 @@ def test_a_lost_worker_is_retried_then_its_file_fails(stand_in_task: None, tmp_p
     assert status["a.mp4"].status == status["b.mp4"].status == "done"
     crashed = status["crash.mp4"]
     assert crashed.status == "failed"
-    assert f"failed {batch_ray.RETRIES + 1} times" in crashed.error and "WorkerCrashedError" in crashed.error
+    assert f"lost {batch_ray.RETRIES + 1} times" in crashed.error and "WorkerCrashedError" in crashed.error
+    assert crashed.lost == ["a Ray worker process (WorkerCrashedError)"] * (batch_ray.RETRIES + 1)
+    assert status["a.mp4"].lost == status["b.mp4"].lost == []
 
 
 def test_an_output_folder_no_worker_can_write_stops_the_run_first(stand_in_task: None, tmp_path: Path) -> None:
