@@ -35,6 +35,7 @@ PROBE_TIMEOUT = 120  # s for every node to answer the probe (a cold node may hav
 NO_NODE_WAIT = 30.0  # s to wait for a node that can run a file, once every such node was lost (one may rejoin)
 # What Ray raises when a task's node or worker went away (not the task's own failure): worth another try.
 LOST_ERRORS = ("NodeDiedError", "WorkerCrashedError", "LocalRayletDiedError", "ObjectLostError", "OutOfMemoryError")
+NODE_LOOK = 2.0  # s between looks at which nodes are alive
 NAMES_SHOWN = 5  # files named in a terminal line; the report lists them all
 
 
@@ -139,6 +140,8 @@ class _Library:
         self.untold: list[tuple[str, Item]] = []  # retried files not yet told on the terminal
         self.losses: list[str] = []
         self.no_node_since: float | None = None
+        self.able: set[str] = set()  # nodes seen alive with the CPUs for a file
+        self.looked = -NODE_LOOK
 
     def send(self, item: Item, lost: list[str]) -> None:
         self.pending[self.task.remote(self.options, item, self.threads)] = (item, lost)
@@ -181,15 +184,26 @@ class _Library:
         self.untold.clear()
 
     def check_nodes(self) -> None:
-        """After a loss: raise ClusterLost once no node that can run a file has been there for NO_NODE_WAIT s."""
-        if not self.losses:
+        """Tell a node that died without a file of ours; raise ClusterLost once a node was lost and no node that can
+        run a file has been there for NO_NODE_WAIT s. (Every NODE_LOOK s: one call to Ray's control store.)"""
+        now = time.monotonic()
+        if now - self.looked < NODE_LOOK:
             return
-        cpus = [n.get("Resources", {}).get("CPU", 0) for n in self.ray.nodes() if n.get("Alive")]
-        if any(c >= self.threads for c in cpus):
+        self.looked = now
+        nodes = self.ray.nodes()
+        able = {n["NodeID"] for n in nodes if n.get("Alive") and n.get("Resources", {}).get("CPU", 0) >= self.threads}
+        for node in nodes:
+            if node["NodeID"] in self.able and node["NodeID"] not in able:
+                what = f"Ray node {node.get('NodeManagerAddress', '?')} ({node['NodeID'][:8]})"
+                if what not in self.losses:  # not yet told by a task it took with it
+                    self.losses.append(what)
+                    self.bar.write(f"bgblur: lost {what}: {len(able)} node(s) left to run files")
+        self.able |= able
+        if able or not self.losses:
             self.no_node_since = None
         elif self.no_node_since is None:
-            self.no_node_since = time.monotonic()
-        elif time.monotonic() - self.no_node_since > NO_NODE_WAIT:
+            self.no_node_since = now
+        elif now - self.no_node_since > NO_NODE_WAIT:
             self.give_up()
 
     def give_up(self) -> None:

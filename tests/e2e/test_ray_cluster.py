@@ -86,9 +86,17 @@ class Node:
         assert pids, f"no raylet in the node's group {self.pgid}"
         return pids[0]
 
-    def running_task(self) -> bool:
-        """A worker of this node is running a file (Ray titles it after the task)."""
-        return any("run_task" in _cmdline(c) for c in _children(self.raylet()))
+    def running_task(self) -> list[int]:
+        """The workers of this node that are running a file (Ray titles them after the task)."""
+        return [c for c in _children(self.raylet()) if "run_task" in _cmdline(c)]
+
+    def lose(self) -> None:
+        """The node is lost with the file it runs: its raylet and that worker SIGKILLed at once. (A worker outlives
+        its raylet for a moment and may finish its file first; the raylet's agents live on for a few seconds, and
+        publish "Raylet is terminated" with the raylet's last log lines, the lines that reached the terminal.)"""
+        for pid in [self.raylet(), *self.running_task()]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def _ray_env() -> dict[str, str]:
@@ -171,8 +179,8 @@ def library(testdata: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
 
 
 def _run_killing(address: str, worker: Node, folder: Path, out: Path, report: Path) -> tuple[int, str, str]:
-    """``bgblur --source FOLDER --output OUT --ray ADDRESS``, the worker node's raylet killed (SIGKILL, as a lost
-    machine) once it runs a file; returns the exit status, stdout and stderr."""
+    """``bgblur --source FOLDER --output OUT --ray ADDRESS``, the worker node lost once it runs a file; returns the
+    exit status, stdout and stderr."""
     command = [sys.executable, "-m", "bgblur", "--source", folder, "--output", out, "--ray", address, "--no-window"]
     with (out.parent / "stdout").open("w+") as stdout, (out.parent / "stderr").open("w+") as stderr:
         proc = subprocess.Popen(
@@ -180,7 +188,7 @@ def _run_killing(address: str, worker: Node, folder: Path, out: Path, report: Pa
         )
         try:
             processes.wait_until(worker.running_task, 240, 0.05, "a file running on the worker node")
-            os.kill(worker.raylet(), signal.SIGKILL)
+            worker.lose()
             status = proc.wait(timeout=300)
         finally:
             processes.stop_process(proc)
