@@ -79,7 +79,10 @@ def _start(ray: Any, address: str | None, cpus: int) -> str | None:
         context = ray.init(address=address, **options) if address else ray.init(num_cpus=cpus, **options)
     except Exception as exc:  # ConnectionError, a timeout, a bad address: one line
         where = f"the Ray cluster at {address}" if address else "a local Ray runtime"
-        raise BgblurError(f"cannot start or join {where}: {str(exc).splitlines()[0] if str(exc) else exc}") from None
+        # Joining fails the same way for a head that is down and for a token this machine does not have.
+        hint = " (is the head up, and are RAY_AUTH_MODE and its token the same here as on the nodes?)"
+        cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BgblurError(f"cannot start or join {where}: {cause}{hint if address else ''}") from None
     return (getattr(context, "address_info", None) or {}).get("session_dir")
 
 
@@ -159,6 +162,8 @@ class _Library:
                 what = describe_loss(self.ray, exc)
                 self.losses.append(what)
                 if len(lost) < RETRIES:
+                    if any(i == item for _, i in self.untold):  # lost again before its first loss was told
+                        self.tell()
                     self.send(item, [*lost, what])
                     self.untold.append((what, item))
                     retried = True

@@ -49,9 +49,21 @@ def _run(items: list[Item], folders: list[str]) -> tuple[list[Result], list[Resu
     return results, reported
 
 
-def test_a_lost_worker_is_retried_then_its_file_fails(stand_in_task: None, tmp_path: Path) -> None:
+def test_a_lost_worker_is_retried_then_its_file_fails(
+    stand_in_task: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     items = _items(tmp_path, "a.mp4", "crash.mp4", "b.mp4")
     results, reported = _run(items, [str(tmp_path / "out")])
+    told = [line for line in capsys.readouterr().err.splitlines() if line.startswith("bgblur: lost ")]
+    crash = tmp_path / "in" / "crash.mp4"
+    assert (
+        told
+        == [
+            f"bgblur: lost a Ray worker process (WorkerCrashedError) while it ran {crash}: retrying it "
+            "on the nodes left"
+        ]
+        * batch_ray.RETRIES
+    ), told
     assert results == reported
     status = {Path(r.source).name: r for r in results}
     assert status["a.mp4"].status == status["b.mp4"].status == "done"
