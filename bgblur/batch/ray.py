@@ -35,6 +35,7 @@ PROBE_TIMEOUT = 120  # s for every node to answer the probe (a cold node may hav
 NO_NODE_WAIT = 30.0  # s to wait for a node that can run a file, once every such node was lost (one may rejoin)
 # What Ray raises when a task's node or worker went away (not the task's own failure): worth another try.
 LOST_ERRORS = ("NodeDiedError", "WorkerCrashedError", "LocalRayletDiedError", "ObjectLostError", "OutOfMemoryError")
+CANCEL_WAIT = 10.0  # s for cancelled tasks to end before their hidden files are removed (the next run removes the rest)
 NODE_LOOK = 2.0  # s between looks at which nodes are alive
 NAMES_SHOWN = 5  # files named in a terminal line; the report lists them all
 
@@ -211,6 +212,16 @@ class _Library:
         elif now - self.no_node_since > NO_NODE_WAIT:
             self.give_up()
 
+    def cancel(self) -> None:
+        """Stopped: kill what runs and drop the rest; once the killed tasks have ended, remove their hidden files."""
+        for ref in self.pending:
+            self.ray.cancel(ref, force=True)
+        if self.pending:
+            ended, _ = self.ray.wait(list(self.pending), num_returns=len(self.pending), timeout=CANCEL_WAIT)
+            for ref in ended:
+                _clean(self.pending[ref][0])
+        self.pending.clear()
+
     def give_up(self) -> None:
         self.tell()
         items = sorted((item for item, _ in self.pending.values()), key=lambda i: i.source)
@@ -260,8 +271,7 @@ def run_ray(
                     library.collect()
                     library.check_nodes()
             finally:
-                for ref in library.pending:  # stopped: kill what runs (it leaves only hidden files) and drop the rest
-                    ray.cancel(ref, force=True)
+                library.cancel()
             return library.results
         finally:
             with log.everything():
