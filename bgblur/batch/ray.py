@@ -203,7 +203,8 @@ class _Library:
                 what = f"Ray node {node.get('NodeManagerAddress', '?')} ({node['NodeID'][:8]})"
                 if what not in self.losses:  # not yet told by a task it took with it
                     self.losses.append(what)
-                    self.bar.write(f"bgblur: lost {what}: {len(able)} node(s) left to run files")
+                    left = f"{len(able)} node{'s' if len(able) > 1 else ''}" if able else "no node"
+                    self.bar.write(f"bgblur: lost {what}: {left} left that can run files")
         self.able |= able
         if able or not self.losses:
             self.no_node_since = None

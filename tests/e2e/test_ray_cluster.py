@@ -90,11 +90,12 @@ class Node:
         """The workers of this node that are running a file (Ray titles them after the task)."""
         return [c for c in _children(self.raylet()) if "run_task" in _cmdline(c)]
 
-    def lose(self) -> None:
-        """The node is lost with the file it runs: its raylet and that worker SIGKILLed at once. (A worker outlives
-        its raylet for a moment and may finish its file first; the raylet's agents live on for a few seconds, and
-        publish "Raylet is terminated" with the raylet's last log lines, the lines that reached the terminal.)"""
-        for pid in [self.raylet(), *self.running_task()]:
+    def lose(self, with_its_file: bool = True) -> None:
+        """The node is lost: its raylet SIGKILLed, and with it the worker running a file (``with_its_file``), or not:
+        a worker outlives its raylet for a moment and may finish its file first. The raylet's agents live on for a
+        few seconds, and publish "Raylet is terminated" with the raylet's last log lines: the lines that reached the
+        terminal."""
+        for pid in [self.raylet(), *(self.running_task() if with_its_file else ())]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
 
@@ -178,7 +179,9 @@ def library(testdata: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
     return folder, reference
 
 
-def _run_killing(address: str, worker: Node, folder: Path, out: Path, report: Path) -> tuple[int, str, str]:
+def _run_killing(
+    address: str, worker: Node, folder: Path, out: Path, report: Path, with_its_file: bool = True
+) -> tuple[int, str, str]:
     """``bgblur --source FOLDER --output OUT --ray ADDRESS``, the worker node lost once it runs a file; returns the
     exit status, stdout and stderr."""
     command = [sys.executable, "-m", "bgblur", "--source", folder, "--output", out, "--ray", address, "--no-window"]
@@ -187,14 +190,19 @@ def _run_killing(address: str, worker: Node, folder: Path, out: Path, report: Pa
             [*command, "--report", report], env=_ray_env(), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr
         )
         try:
-            processes.wait_until(worker.running_task, 240, 0.05, "a file running on the worker node")
-            worker.lose()
+            # Once a file is half-written (a hidden file in OUT): with a head that runs no file, the worker's.
+            processes.wait_until(lambda: worker.running_task() and _hidden(out), 240, 0.05, "a file being written")
+            worker.lose(with_its_file)
             status = proc.wait(timeout=300)
         finally:
             processes.stop_process(proc)
         stdout.seek(0)
         stderr.seek(0)
         return status, stdout.read(), stderr.read()
+
+
+def _hidden(folder: Path) -> list[Path]:
+    return list(folder.glob(".*")) if folder.is_dir() else []
 
 
 def _assert_quiet(stdout: str, stderr: str) -> None:
@@ -228,15 +236,22 @@ def test_a_lost_node_costs_nothing_and_the_terminal_stays_bgblurs(library: tuple
     assert stderr.splitlines()[-1].startswith(f"bgblur: {len(CLIPS) * COPIES} done"), stderr
 
 
+@pytest.mark.parametrize("with_its_file", [True, False], ids=["with-its-file", "raylet-only"])
 def test_losing_the_only_node_that_runs_files_ends_the_run_with_one_error(
-    library: tuple[Path, Path], tmp_path: Path
+    library: tuple[Path, Path], tmp_path: Path, with_its_file: bool
 ) -> None:
+    # raylet-only: the worker usually finishes its file, so no task is lost; the run must still see the node go
+    # (it once waited forever for a node to run the rest).
     folder, reference = library
     out, report = tmp_path / "out", tmp_path / "report.json"
     with cluster(head_cpus=0) as (address, worker):  # the head runs no file: the worker runs them all
-        status, stdout, stderr = _run_killing(address, worker, folder, out, report)
+        status, stdout, stderr = _run_killing(address, worker, folder, out, report, with_its_file)
     assert status == 1, stderr
     _assert_quiet(stdout, stderr)
+    lost = [line for line in stderr.splitlines() if line.startswith("bgblur: lost Ray node ")]
+    assert len(lost) == 1, stderr
+    if with_its_file:
+        assert " while it ran " in lost[0], lost
     last = stderr.splitlines()[-1]
     assert last.startswith("bgblur: error: no Ray node that can run a file is left (lost Ray node "), stderr
     written = json.loads(report.read_text())
