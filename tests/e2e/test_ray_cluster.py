@@ -23,6 +23,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 from harness import processes
@@ -189,16 +190,25 @@ def _run_killing(
         proc = subprocess.Popen(
             [*command, "--report", report], env=_ray_env(), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr
         )
-        try:
+
+        def writing() -> bool:
+            assert proc.poll() is None, f"the run ended before the worker node ran a file: {_read(stderr)}"
             # Once a file is half-written (a hidden file in OUT): with a head that runs no file, the worker's.
-            processes.wait_until(lambda: worker.running_task() and _hidden(out), 240, 0.05, "a file being written")
+            return bool(worker.running_task() and _hidden(out))
+
+        try:
+            processes.wait_until(writing, 240, 0.05, "a file being written on the worker node")
             worker.lose(with_its_file)
             status = proc.wait(timeout=300)
         finally:
             processes.stop_process(proc)
-        stdout.seek(0)
-        stderr.seek(0)
-        return status, stdout.read(), stderr.read()
+        return status, _read(stdout), _read(stderr)
+
+
+def _read(stream: IO[str]) -> str:
+    stream.flush()
+    stream.seek(0)
+    return stream.read()
 
 
 def _hidden(folder: Path) -> list[Path]:
