@@ -77,6 +77,10 @@ def run_batch(args: Options) -> int:
     todo = sorted(plan.todo, key=lambda item: -item.source.stat().st_size)
     bar = LibraryBar(len(todo), enabled=not args.quiet)
     interrupt: list[int] = []
+    lost: BgblurError | None = None  # the Ray cluster lost every node that could run a file
+
+    def stopped() -> bool:
+        return bool(interrupt)
 
     def report(result) -> None:
         bar.finish(result.frames if args.ray is not None else None)
@@ -88,16 +92,19 @@ def run_batch(args: Options) -> int:
             if not todo:  # everything complete or skipped: no pool, no runtime
                 results = []
             elif args.ray is not None:
-                from bgblur.batch.ray import run_ray
+                from bgblur.batch.ray import ClusterLost, run_ray
 
                 folders = [str(d) for d in {i.output.parent for i in todo} | {i.matte.parent for i in todo if i.matte}]
-                results = run_ray(todo, options, args.ray, jobs, threads, folders, bar, report, lambda: bool(interrupt))
+                try:
+                    results = run_ray(
+                        todo, options, args.ray, jobs, threads, folders, bar, report, lambda: bool(interrupt)
+                    )
+                except ClusterLost as exc:  # the report and the summary still say what was done
+                    results, lost = exc.results, exc
             else:
                 from bgblur.batch.local import run_local
 
-                results = run_local(
-                    todo, options, min(jobs, len(todo)) or 1, threads, bar, report, lambda: bool(interrupt)
-                )
+                results = run_local(todo, options, min(jobs, len(todo)) or 1, threads, bar, report, stopped)
     finally:
         bar.close()
     done = [r for r in results if r.status == "done"]
@@ -110,6 +117,8 @@ def run_batch(args: Options) -> int:
     if left:
         parts.append(f"{left} not finished (stopped; run the same command again to finish them)")
     info(f"{', '.join(parts)} in {time.perf_counter() - started:.1f} s")
+    if lost is not None:
+        raise lost
     if interrupt and interrupt[0] == signal.SIGINT:
         return 130
     return 1 if failed else 0
@@ -129,7 +138,13 @@ def _write_report(path: Path, plan, todo, results) -> None:
     summary: dict[str, int] = {}
     for f in files:
         summary[f["status"]] = summary.get(f["status"], 0) + 1
+    # Each Ray node or worker lost during the run, with the files it took (each sent again, or not done).
+    lost: dict[str, list[str]] = {}
+    for f in files:
+        for what in f.get("lost", ()):
+            lost.setdefault(what, []).append(f["source"])
+    report = {"summary": summary, "lost": [{"what": w, "files": f} for w, f in lost.items()], "files": files}
     try:
-        path.write_text(json.dumps({"summary": summary, "files": files}, indent=2) + "\n")
+        path.write_text(json.dumps(report, indent=2) + "\n")
     except OSError as exc:
         raise BgblurError(f"cannot write the report {path}: {exc.strerror or exc}") from None

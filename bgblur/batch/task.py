@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,8 @@ PROGRESS_EVERY = 0.5  # s between frame counts sent to the progress bar
 
 @dataclass
 class Result:
-    """What became of one file: ``status`` is done, failed or interrupted (stopped by the user, not published)."""
+    """What became of one file: ``status`` is done, failed, interrupted (stopped by the user, not published) or not
+    done (a Ray run that lost every node that could run it)."""
 
     source: str
     output: str
@@ -36,6 +37,7 @@ class Result:
     cpu_seconds: float = 0.0  # CPU time of the worker process (every thread) for this file
     error: str | None = None
     host: str | None = None
+    lost: list[str] = field(default_factory=list)  # what was lost while it ran (a Ray node, a worker): one per retry
 
 
 class Interrupted(Exception):

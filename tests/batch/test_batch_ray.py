@@ -49,15 +49,29 @@ def _run(items: list[Item], folders: list[str]) -> tuple[list[Result], list[Resu
     return results, reported
 
 
-def test_a_lost_worker_is_retried_then_its_file_fails(stand_in_task: None, tmp_path: Path) -> None:
+def test_a_lost_worker_is_retried_then_its_file_fails(
+    stand_in_task: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     items = _items(tmp_path, "a.mp4", "crash.mp4", "b.mp4")
     results, reported = _run(items, [str(tmp_path / "out")])
+    told = [line for line in capsys.readouterr().err.splitlines() if line.startswith("bgblur: lost ")]
+    crash = tmp_path / "in" / "crash.mp4"
+    assert (
+        told
+        == [
+            f"bgblur: lost a Ray worker process (WorkerCrashedError) while it ran {crash}: retrying it "
+            "on the nodes left"
+        ]
+        * batch_ray.RETRIES
+    ), told
     assert results == reported
     status = {Path(r.source).name: r for r in results}
     assert status["a.mp4"].status == status["b.mp4"].status == "done"
     crashed = status["crash.mp4"]
     assert crashed.status == "failed"
-    assert f"failed {batch_ray.RETRIES + 1} times" in crashed.error and "WorkerCrashedError" in crashed.error
+    assert f"lost {batch_ray.RETRIES + 1} times" in crashed.error and "WorkerCrashedError" in crashed.error
+    assert crashed.lost == ["a Ray worker process (WorkerCrashedError)"] * (batch_ray.RETRIES + 1)
+    assert status["a.mp4"].lost == status["b.mp4"].lost == []
 
 
 def test_an_output_folder_no_worker_can_write_stops_the_run_first(stand_in_task: None, tmp_path: Path) -> None:
