@@ -470,20 +470,22 @@ def edge_spill(image: np.ndarray, matte: np.ndarray, own_colours: bool) -> tuple
     return float(np.mean(to_person / np.maximum(to_person + to_room, 1e-6))), int(band.sum())
 
 
-def spill_pictures(evaluator: Evaluator, data: Path, scores: list[Score]) -> list[EdgeScore]:
+def spill_pictures(evaluator: Evaluator, data: Path, scores: list[Score], only: str | None = None) -> list[EdgeScore]:
     """:func:`edge_spill` with and without the person's own colours on the photos with people among ``scores``, the
-    talking-head clip's :data:`SPILL_CLIP_FRAME` and the portraits (``data/portraits/*.png``)."""
+    talking-head clip's :data:`SPILL_CLIP_FRAME` and the portraits (``data/portraits/*.png``; names with ``only``)."""
     pictures: list[tuple[str, float, np.ndarray, np.ndarray]] = []
     for score in scores:
         if score.kind == "image" and score.has_person:
             image = cv2.imread(str(data / "images" / f"{score.name}.jpg"), cv2.IMREAD_COLOR)
             pictures.append((score.name, score.iou, image, evaluator.picture_matte(image)))
     clip = data / "videos" / "talking_head_bookshelf.mp4"
-    if clip.is_file():
+    if clip.is_file() and (not only or only in clip.stem):
         pictures.append(
             (f"{clip.stem} f{SPILL_CLIP_FRAME}", float("nan"), *evaluator.clip_matte(clip, SPILL_CLIP_FRAME))
         )
     for path in sorted((data / "portraits").glob("*.png")):
+        if only and only not in path.stem:
+            continue
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         pictures.append((path.stem, float("nan"), image, evaluator.picture_matte(image)))
     rows = []
@@ -546,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
         print(format_table(scores, summarise(scores)))
         print()
         if mode == modes[0]:
-            print(format_spill(spill_pictures(evaluator, args.data, scores)))
+            print(format_spill(spill_pictures(evaluator, args.data, scores, args.only)))
             print()
     if len(runs) > 1:
         print(format_comparison(runs))

@@ -56,13 +56,13 @@ class ReplaceBackground:
     def __call__(self, frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         scratch = self._buffers.for_frame(frame)
         background = self.background.frame_for((frame.shape[1], frame.shape[0]))
-        edge = edge_colours(frame, alpha) if self.own_colours else None
         if self.light_wrap > 0:
-            if edge is not None:  # the light falls on the person's own colours
-                frame = edge.paste(self._person_layer(frame))
+            if self.own_colours:  # the light falls on the person's own colours
+                frame = edge_colours(frame, alpha).paste(self._person_layer(frame))
             wrapped = apply_light_wrap(frame, background, alpha, self.light_wrap, buffers=scratch)
             return composite(wrapped, background, alpha, buffers=scratch)
-        return composite(frame, background, alpha, buffers=scratch, edge=edge)
+        picture = composite(frame, background, alpha, buffers=scratch)
+        return edge_colours(frame, alpha).over(picture, background) if self.own_colours else picture
 
     def _person_layer(self, frame: np.ndarray) -> np.ndarray:
         """A copy of ``frame`` in a buffer kept for the next frame."""
