@@ -23,7 +23,7 @@ On the developer pictures the spill measure of ``scripts/evaluate.py`` goes from
 it.
 
 Cost: only the edge's bounding box is worked on, and the means over every ``factor``-th pixel of it (a picture of at
-most :data:`MEANS_SIZE` px, like the matte's own working size; 8-bit in, float out), the wide pass's colours
+most :data:`MEANS_SIZE` px, like the matte's own working size), the wide pass's colours
 explained at that picture's edge pixels; the final colour is worked out at the frame's own edge pixels (about 1% of
 a 720p frame) from those means, sampled between their pixels. Outside the edge every pixel stays the camera's.
 """
@@ -39,6 +39,7 @@ MEANS_SIZE = 320  # long side (px) at most of the picture the means are taken on
 WIDE_BOX = 7  # box (px of that picture) of the first pass: far enough to reach the person's sure inside
 NARROW_BOX = 5  # box of the second pass: the local colour
 SURENESS = 4  # a pixel counts alpha ** 4 in the person's mean ((1 - alpha) ** 4 in the room's): the surest count most
+UNSURE = 4e-4  # a weight (mean over the box, of 1) at which a mean is half the pixel's own colour
 FADE = 0.9  # above this alpha the room-ward correction fades to nothing at 1 (no step into the person's inside)
 
 
@@ -97,12 +98,15 @@ def _explain(image: np.ndarray, alpha: np.ndarray, person: np.ndarray, room: np.
     rest *= alpha
     rest += person
     rest -= along * towards_person
-    return np.clip(rest, 0, 255, out=rest)
+    # Never past the person's colour nor the camera's: the edge moves from one towards the other, no new colours.
+    np.maximum(rest, np.minimum(image, person), out=rest)
+    return np.minimum(rest, np.maximum(image, person), out=rest)
 
 
-def _mean(sums: np.ndarray) -> np.ndarray:
-    """The weighted mean colour (Nx3) from box means of ``[colour * weight (3), weight]`` (Nx4, weights 0..255)."""
-    return sums[:, :3] * (np.float32(255) / (sums[:, 3:] + np.float32(0.02)))
+def _mean(sums: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """The weighted mean colour (Nx3) from box means of ``[colour * weight (3), weight]`` (Nx4, weights 0..1),
+    leaning to the pixels' ``own`` colour where the weights nearby all but vanish (no one sure in reach)."""
+    return (sums[:, :3] + np.float32(UNSURE) * own) / (sums[:, 3:] + np.float32(UNSURE))
 
 
 def _region(edge: np.ndarray, factor: int, margin: int) -> tuple[int, int, int, int] | None:
@@ -139,22 +143,24 @@ def _take(image: np.ndarray, index: np.ndarray) -> np.ndarray:
     return np.take(image.reshape(-1, image.shape[2] if image.ndim == 3 else 1), index, axis=0).astype(np.float32)
 
 
-_LEVELS = np.arange(256, dtype=np.float32) / 255
-_PERSON_WEIGHT = np.round(255 * _LEVELS**SURENESS).astype(np.uint8)
-_ROOM_WEIGHT = np.round(255 * (1 - _LEVELS) ** SURENESS).astype(np.uint8)
-
-
 def _weighted(image: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``[image * w / 255 (3), w]`` with the person's weight ``w = 255 * alpha ** SURENESS`` (alpha 0..1), and the
-    same with the room's, uint8: what a box filter turns into their weighted local means."""
-    with_alpha = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA)  # its 4th channel is 255: times the weight, the weight
-    person = cv2.multiply(with_alpha, cv2.merge([cv2.LUT(alpha, _PERSON_WEIGHT)] * 4), scale=1 / 255)
-    return person, cv2.multiply(with_alpha, cv2.merge([cv2.LUT(alpha, _ROOM_WEIGHT)] * 4), scale=1 / 255)
+    """``[image * w (3), w]`` with the person's weight ``w = alpha ** SURENESS`` (alpha 0..1), and the same with the
+    room's, float32: what a box filter turns into their weighted local means (in float: the weights are often tiny,
+    and an 8-bit product of a tiny weight rounds the colour away)."""
+    with_one = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA).astype(np.float32)
+    with_one[..., 3] = 1  # times the weight, the weight
+    share = alpha.astype(np.float32) * np.float32(1 / 255)
+    stacks = []
+    for weight in (share, 1 - share):
+        for _ in range(SURENESS.bit_length() - 1):  # squared until the power: SURENESS is a power of two
+            weight = cv2.multiply(weight, weight)
+        stacks.append(cv2.multiply(with_one, cv2.merge([weight] * 4)))
+    return stacks[0], stacks[1]
 
 
 def _box(stack: np.ndarray, box: int) -> np.ndarray:
-    """Box means of a uint8 stack, as float32 (8-bit in, float out: OpenCV's fast path)."""
-    return cv2.boxFilter(stack, cv2.CV_32F, (box, box), borderType=cv2.BORDER_REFLECT)
+    """Box means of a float32 stack."""
+    return cv2.boxFilter(stack, -1, (box, box), borderType=cv2.BORDER_REFLECT)
 
 
 def _sample(sums: np.ndarray, cols: np.ndarray, rows: np.ndarray, factor: int) -> np.ndarray:
@@ -184,18 +190,19 @@ def edge_colours(frame: np.ndarray, alpha: np.ndarray) -> Edge:
     # The wide pass, its colour explained at the small picture's own edge pixels ...
     index = _edge_points(small_alpha)
     room_means = _box(room_sums, WIDE_BOX)
-    person = _mean(_take(_box(person_sums, WIDE_BOX), index))
+    own = _take(image, index)
+    person = _mean(_take(_box(person_sums, WIDE_BOX), index), own)
     a = _take(small_alpha, index) * np.float32(1 / 255)
-    first = _explain(_take(image, index), a, person, _mean(_take(room_means, index)))
-    weight = _take(person_sums[..., 3:].copy(), index)
-    person_sums.reshape(-1, 4)[index, :3] = (first * weight * np.float32(1 / 255) + 0.5).astype(np.uint8)
+    first = _explain(own, a, person, _mean(_take(room_means, index), own))
+    person_sums.reshape(-1, 4)[index, :3] = first * _take(person_sums[..., 3:], index)
     # ... the narrow pass: the person's means from those colours (the room's stay the wide pass's), at full size.
     index = np.flatnonzero(edge.view(bool))
     rows, cols = np.divmod(index, width)
     cols -= x0
     rows -= y0
-    person = _mean(_sample(_box(person_sums, NARROW_BOX), cols, rows, factor))
-    room = _mean(_sample(room_means, cols, rows, factor))
+    own = _take(frame, index)
+    person = _mean(_sample(_box(person_sums, NARROW_BOX), cols, rows, factor), own)
+    room = _mean(_sample(room_means, cols, rows, factor), own)
     a = _take(alpha, index) * np.float32(1 / 255)
-    colour = _explain(_take(frame, index), a, person, room)
+    colour = _explain(own, a, person, room)
     return Edge(index, a, (colour + 0.5).astype(np.uint8))
