@@ -448,16 +448,24 @@ def _local_mean(image: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def edge_spill(image: np.ndarray, matte: np.ndarray, own_colours: bool) -> tuple[float, int]:
-    """Spill of bgblur's replace effect at the soft edge of ``matte`` in ``image``, and the edge's size.
-
-    The picture is composited on two flat colours, alpha and colour are solved back (:func:`solve_composites`),
-    and in the edge band (0.1 < alpha < 0.9) each pixel's colour F is compared with the sure-person colour P and the
-    sure-room colour B nearby (means of the picture over alpha > 0.95 and < 0.05): ``d(F, P) / (d(F, P) + d(F,
-    B))``, averaged where P and B differ clearly — 0 where the edge wears the person's colour, 1 the old room's.
-    """
+    """Spill of bgblur's replace effect at the soft edge of ``matte`` in ``image``, and the edge's size: the picture
+    composited on the two :data:`SPILL_BACKGROUNDS` by :class:`~bgblur.effects.replace.ReplaceBackground`, measured by
+    :func:`spill_of_composites`."""
     first, second = (
         ReplaceBackground(ColourBackground(b), own_colours=own_colours)(image, matte) for b in SPILL_BACKGROUNDS
     )
+    return spill_of_composites(image, first, second)
+
+
+def spill_of_composites(image: np.ndarray, first: np.ndarray, second: np.ndarray) -> tuple[float, int]:
+    """Spill of a person cut out of ``image`` and composited on the two :data:`SPILL_BACKGROUNDS` (``first``,
+    ``second``), and the size of its soft edge.
+
+    Alpha and colour are solved back (:func:`solve_composites`), and in the edge band (0.1 < alpha < 0.9) each pixel's
+    colour F is compared with the sure-person colour P and the sure-room colour B nearby (means of the picture over
+    alpha > 0.95 and < 0.05): ``d(F, P) / (d(F, P) + d(F, B))``, averaged where P and B differ clearly — 0 where the
+    edge wears the person's colour, 1 the old room's.
+    """
     alpha, colour = solve_composites(first, second)
     band = (alpha > 0.1) & (alpha < 0.9)
     person, near_person = _local_mean(image, alpha > 0.95)
