@@ -55,14 +55,14 @@ class Edge:
     colour: np.ndarray
 
     def paste(self, image: np.ndarray) -> np.ndarray:
-        """``image`` (a copy of the frame) with the person's colour put into its edge pixels, in place."""
+        """``image`` (a contiguous copy of the frame) with the person's colour put into its edge pixels, in place."""
         if self.index.size:
             np.put(_pixels(image), self.index, _pixels(self.colour))
         return image
 
     def over(self, picture: np.ndarray, background: np.ndarray) -> np.ndarray:
-        """``picture`` (the frame composited on ``background``) with its edge pixels composited again from the
-        person's colour, in place: ``alpha * colour + (1 - alpha) * background`` there."""
+        """``picture`` (the frame composited on ``background``; contiguous) with its edge pixels composited again from
+        the person's colour, in place: ``alpha * colour + (1 - alpha) * background`` there."""
         if self.index.size:
             room = np.take(background.reshape(-1, 3), self.index, axis=0).astype(np.float32)
             mixed = room + self.alpha * (self.colour.astype(np.float32) - room)
@@ -175,8 +175,8 @@ def _sample(sums: np.ndarray, cols: np.ndarray, rows: np.ndarray, factor: int) -
 
 
 def edge_colours(frame: np.ndarray, alpha: np.ndarray) -> Edge:
-    """The soft edge of ``alpha`` (uint8, 255 = person) in ``frame`` (BGR uint8, contiguous) with the person's colour
-    there."""
+    """The soft edge of ``alpha`` (uint8, 255 = person) in ``frame`` (BGR uint8) with the person's colour there."""
+    frame, alpha = np.ascontiguousarray(frame), np.ascontiguousarray(alpha)  # flat indices need it; no copy if so
     height, width = alpha.shape
     factor = means_factor((width, height))
     edge = _soft(alpha)
