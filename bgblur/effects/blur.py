@@ -99,7 +99,7 @@ class BlurBackground:
         if not cv2.countNonZero(alpha):  # nobody found: blur everything, never show the room sharp
             return blur(frame, self.kernel)
         room = halo_free_blur(frame, alpha, self.kernel, buffers=scratch)
-        edge = edge_colours(frame, alpha) if self.own_colours else None
+        edge = edge_colours(frame, alpha, scratch) if self.own_colours else None
         return composite(frame, room, alpha, buffers=scratch, edge=edge)
 
     def close(self) -> None:

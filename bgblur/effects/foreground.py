@@ -24,10 +24,11 @@ On the developer pictures the spill measure of ``scripts/evaluate.py`` goes from
 0.10-0.20, 0.19-0.36 of it per picture; the paper's passes alone (box 90 then 6, float, full size) reach 0.55-0.73 of
 it.
 
-Cost: only the edge's bounding box is worked on, and the means over every ``factor``-th pixel of it (a picture of at
-most :data:`MEANS_SIZE` px, like the matte's own working size), the wide pass's colours
-explained at that picture's edge pixels; the final colour is worked out at the frame's own edge pixels (about 1% of
-a 720p frame) from those means, sampled between their pixels. Outside the edge every pixel stays the camera's.
+Cost: the means are taken on a picture of one pixel in every ``factor`` x ``factor`` cell of the frame (at most
+:data:`MEANS_SIZE` px long, like the matte's own working size), the wide pass's colours explained at that picture's
+edge pixels; the final colour is worked out at the frame's own edge pixels (about 1% of a 720p frame) from those
+means, sampled between their pixels, and the scratch pictures are kept from frame to frame. Outside the edge every
+pixel stays the camera's.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ MEANS_SIZE = 320  # long side (px) at most of the picture the means are taken on
 WIDE_BOX = 7  # box (px of that picture) of the first pass: far enough to reach the person's sure inside
 NARROW_BOX = 5  # box of the second pass: the local colour
 SURENESS = 4  # a pixel counts alpha ** 4 in the person's mean ((1 - alpha) ** 4 in the room's): the surest count most
-UNSURE = 4e-4  # a weight (mean over the box, of 1) at which a mean is half the pixel's own colour
+UNSURE = 0.1  # a weight (mean over the box, of 255) at which a mean is half the pixel's own colour
 FADE = 0.9  # above this alpha the room-ward correction fades to nothing at 1 (no step into the person's inside)
 
 
@@ -106,23 +107,9 @@ def _explain(image: np.ndarray, alpha: np.ndarray, person: np.ndarray, room: np.
 
 
 def _mean(sums: np.ndarray, own: np.ndarray) -> np.ndarray:
-    """The weighted mean colour (Nx3) from box means of ``[colour * weight (3), weight]`` (Nx4, weights 0..1),
-    leaning to the pixels' ``own`` colour where the weights nearby all but vanish (no one sure in reach)."""
-    return (sums[:, :3] + np.float32(UNSURE) * own) / (sums[:, 3:] + np.float32(UNSURE))
-
-
-def _region(edge: np.ndarray, factor: int, margin: int) -> tuple[int, int, int, int] | None:
-    """The box (x0, y0, x1, y1) in whole ``factor``-px cells around the pixels of ``edge``, widened by ``margin``
-    cells within the picture; None without any, or in a picture too small for local means."""
-    cells_x, cells_y = edge.shape[1] // factor, edge.shape[0] // factor
-    if cells_x < 4 or cells_y < 4:
-        return None
-    x, y, w, h = cv2.boundingRect(edge)
-    if w == 0:
-        return None
-    x0, y0 = max(0, x // factor - margin), max(0, y // factor - margin)
-    x1, y1 = min(cells_x, -(-(x + w) // factor) + margin), min(cells_y, -(-(y + h) // factor) + margin)
-    return (x0 * factor, y0 * factor, x1 * factor, y1 * factor) if x1 - x0 >= 4 and y1 - y0 >= 4 else None
+    """The weighted mean colour (Nx3) from box means of ``[colour * weight / 255 (3), weight]`` (Nx4, weights
+    0..255), leaning to the pixels' ``own`` colour where the weights nearby all but vanish (no one sure in reach)."""
+    return (sums[:, :3] * np.float32(255) + np.float32(UNSURE) * own) / (sums[:, 3:] + np.float32(UNSURE))
 
 
 _SOFT = np.ones(256, np.uint8)
@@ -145,24 +132,32 @@ def _take(image: np.ndarray, index: np.ndarray) -> np.ndarray:
     return np.take(image.reshape(-1, image.shape[2] if image.ndim == 3 else 1), index, axis=0).astype(np.float32)
 
 
-def _weighted(image: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``[image * w (3), w]`` with the person's weight ``w = alpha ** SURENESS`` (alpha 0..1), and the same with the
-    room's, float32: what a box filter turns into their weighted local means (in float: the weights are often tiny,
-    and an 8-bit product of a tiny weight rounds the colour away)."""
-    with_one = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA).astype(np.float32)
-    with_one[..., 3] = 1  # times the weight, the weight
-    share = alpha.astype(np.float32) * np.float32(1 / 255)
+_LEVELS = np.arange(256) / 255
+_PERSON_WEIGHT = np.round(255 * _LEVELS**SURENESS).astype(np.uint8)
+_ROOM_WEIGHT = np.round(255 * (1 - _LEVELS) ** SURENESS).astype(np.uint8)
+
+
+def _weighted(image: np.ndarray, alpha: np.ndarray, scratch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``[image * w / 255 (3), w]`` with the person's weight ``w = 255 * alpha ** SURENESS`` (alpha 0..1), and the
+    same with the room's: what a box filter turns into their weighted local means. The products are kept in float
+    (the weights are often small, and an 8-bit product of a small weight rounds the colour away)."""
+    with_alpha = scratch["edge_bgra"] = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA, scratch.get("edge_bgra"))
     stacks = []
-    for weight in (share, 1 - share):
-        for _ in range(SURENESS.bit_length() - 1):  # squared until the power: SURENESS is a power of two
-            weight = cv2.multiply(weight, weight)
-        stacks.append(cv2.multiply(with_one, cv2.merge([weight] * 4)))
+    for name, table in (("person", _PERSON_WEIGHT), ("room", _ROOM_WEIGHT)):
+        weight = scratch[f"edge_{name}_w"] = cv2.LUT(alpha, table, scratch.get(f"edge_{name}_w"))
+        weights = scratch[f"edge_{name}_w4"] = cv2.merge([weight] * 4, scratch.get(f"edge_{name}_w4"))
+        # its 4th channel is 255: times the weight / 255, the weight
+        stack = cv2.multiply(with_alpha, weights, scratch.get(f"edge_{name}"), scale=1 / 255, dtype=cv2.CV_32F)
+        stacks.append(stack)
+        scratch[f"edge_{name}"] = stack
     return stacks[0], stacks[1]
 
 
-def _box(stack: np.ndarray, box: int) -> np.ndarray:
-    """Box means of a float32 stack."""
-    return cv2.boxFilter(stack, -1, (box, box), borderType=cv2.BORDER_REFLECT)
+def _box(stack: np.ndarray, box: int, scratch: dict[str, np.ndarray], name: str) -> np.ndarray:
+    """Box means of a float32 stack, into the scratch picture ``name``."""
+    means = cv2.boxFilter(stack, -1, (box, box), scratch.get(name), borderType=cv2.BORDER_REFLECT)
+    scratch[name] = means
+    return means
 
 
 def _sample(sums: np.ndarray, cols: np.ndarray, rows: np.ndarray, factor: int) -> np.ndarray:
@@ -174,36 +169,45 @@ def _sample(sums: np.ndarray, cols: np.ndarray, rows: np.ndarray, factor: int) -
     return sampled.reshape(-1, sums.shape[2])
 
 
-def edge_colours(frame: np.ndarray, alpha: np.ndarray) -> Edge:
-    """The soft edge of ``alpha`` (uint8, 255 = person) in ``frame`` (BGR uint8) with the person's colour there."""
+def edge_colours(frame: np.ndarray, alpha: np.ndarray, buffers: dict[str, np.ndarray] | None = None) -> Edge:
+    """The soft edge of ``alpha`` (uint8, 255 = person) in ``frame`` (BGR uint8) with the person's colour there;
+    ``buffers`` (an effect's :class:`~bgblur.effects.compose.FrameBuffers`) keeps the scratch pictures for the next
+    frame (fresh ones each frame cost more in page faults than the work in them)."""
+    scratch = {} if buffers is None else buffers
     frame, alpha = np.ascontiguousarray(frame), np.ascontiguousarray(alpha)  # flat indices need it; no copy if so
     height, width = alpha.shape
     factor = means_factor((width, height))
-    edge = _soft(alpha)
-    region = _region(edge, factor, WIDE_BOX + NARROW_BOX)
-    if region is None:
-        return Edge(np.empty(0, np.intp), np.empty((0, 1), np.float32), np.empty((0, 3), np.uint8))
-    x0, y0, x1, y1 = region
-    size = ((x1 - x0) // factor, (y1 - y0) // factor)
-    # Every factor-th pixel of the region: the means need no more, and it reads a fraction of the frame.
-    image = cv2.resize(frame[y0:y1, x0:x1], size, interpolation=cv2.INTER_NEAREST)
-    small_alpha = cv2.resize(alpha[y0:y1, x0:x1], size, interpolation=cv2.INTER_NEAREST)
-    person_sums, room_sums = _weighted(image, small_alpha)
-    # The wide pass, its colour explained at the small picture's own edge pixels ...
-    index = _edge_points(small_alpha)
-    room_means = _box(room_sums, WIDE_BOX)
-    own = _take(image, index)
-    person = _mean(_take(_box(person_sums, WIDE_BOX), index), own)
-    a = _take(small_alpha, index) * np.float32(1 / 255)
-    first = _explain(own, a, person, _mean(_take(room_means, index), own))
-    person_sums.reshape(-1, 4)[index, :3] = first * _take(person_sums[..., 3:], index)
-    # ... the narrow pass: the person's means from those colours (the room's stay the wide pass's), at full size.
+    cells = (width // factor, height // factor)
+    nobody = Edge(np.empty(0, np.intp), np.empty((0, 1), np.float32), np.empty((0, 3), np.uint8))
+    if min(cells) < 4:  # too small for local means
+        return nobody
+    edge = scratch["edge_soft"] = cv2.LUT(alpha, _SOFT, scratch.get("edge_soft"))
     index = np.flatnonzero(edge.view(bool))
+    if not index.size:
+        return nobody
+    # The pixel at the middle of every factor x factor cell: the means need no more, and it reads a fraction of
+    # the frame.
+    covered = (slice(0, cells[1] * factor), slice(0, cells[0] * factor))
+    image = scratch["edge_image"] = cv2.resize(
+        frame[covered], cells, scratch.get("edge_image"), interpolation=cv2.INTER_NEAREST_EXACT
+    )
+    small_alpha = scratch["edge_alpha"] = cv2.resize(
+        alpha[covered], cells, scratch.get("edge_alpha"), interpolation=cv2.INTER_NEAREST_EXACT
+    )
+    person_sums, room_sums = _weighted(image, small_alpha, scratch)
+    # The wide pass, its colour explained at the small picture's own edge pixels ...
+    small_index = _edge_points(small_alpha)
+    room_means = _box(room_sums, WIDE_BOX, scratch, "edge_wide_room")
+    own = _take(image, small_index)
+    person = _mean(_take(_box(person_sums, WIDE_BOX, scratch, "edge_wide_person"), small_index), own)
+    a = _take(small_alpha, small_index) * np.float32(1 / 255)
+    first = _explain(own, a, person, _mean(_take(room_means, small_index), own))
+    weight = _take(person_sums[..., 3:], small_index) * np.float32(1 / 255)
+    person_sums.reshape(-1, 4)[small_index, :3] = first * weight
+    # ... the narrow pass: the person's means from those colours (the room's stay the wide pass's), at full size.
     rows, cols = np.divmod(index, width)
-    cols -= x0
-    rows -= y0
     own = _take(frame, index)
-    person = _mean(_sample(_box(person_sums, NARROW_BOX), cols, rows, factor), own)
+    person = _mean(_sample(_box(person_sums, NARROW_BOX, scratch, "edge_narrow"), cols, rows, factor), own)
     room = _mean(_sample(room_means, cols, rows, factor), own)
     a = _take(alpha, index) * np.float32(1 / 255)
     colour = _explain(own, a, person, room)

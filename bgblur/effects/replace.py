@@ -58,11 +58,11 @@ class ReplaceBackground:
         background = self.background.frame_for((frame.shape[1], frame.shape[0]))
         if self.light_wrap > 0:
             if self.own_colours:  # the light falls on the person's own colours
-                frame = edge_colours(frame, alpha).paste(self._person_layer(frame))
+                frame = edge_colours(frame, alpha, scratch).paste(self._person_layer(frame))
             wrapped = apply_light_wrap(frame, background, alpha, self.light_wrap, buffers=scratch)
             return composite(wrapped, background, alpha, buffers=scratch)
-        picture = composite(frame, background, alpha, buffers=scratch)
-        return edge_colours(frame, alpha).over(picture, background) if self.own_colours else picture
+        edge = edge_colours(frame, alpha, scratch) if self.own_colours else None
+        return composite(frame, background, alpha, buffers=scratch, edge=edge)
 
     def _person_layer(self, frame: np.ndarray) -> np.ndarray:
         """A copy of ``frame`` in a buffer kept for the next frame."""
