@@ -160,12 +160,18 @@ def _box(stack: np.ndarray, box: int, scratch: dict[str, np.ndarray], name: str)
     return means
 
 
-def _sample(sums: np.ndarray, cols: np.ndarray, rows: np.ndarray, factor: int) -> np.ndarray:
-    """``sums`` (a grid ``factor`` times coarser than the points) at the points' centres, bilinearly (Nx4)."""
-    # One row of points: remap is several times faster over a 1xN map than an Nx1 one.
-    map_x = ((cols.astype(np.float32) + 0.5) * np.float32(1 / factor) - 0.5)[None]
-    map_y = ((rows.astype(np.float32) + 0.5) * np.float32(1 / factor) - 0.5)[None]
-    sampled = cv2.remap(sums, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+def _on_grid(index: np.ndarray, width: int, factor: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where the pixels at flat ``index`` of a ``width``-px picture fall on a grid ``factor`` times coarser (whose
+    pixels stand for the middles of their cells): the maps :func:`_sample` takes, one row of points (remap is
+    several times faster over a 1xN map than an Nx1 one)."""
+    rows, cols = np.divmod(index, width)
+    scale = np.float32(1 / factor)
+    return ((cols.astype(np.float32) + 0.5) * scale - 0.5)[None], ((rows.astype(np.float32) + 0.5) * scale - 0.5)[None]
+
+
+def _sample(sums: np.ndarray, maps: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """``sums`` at the points of ``maps`` (:func:`_on_grid`), bilinearly (NxC)."""
+    sampled = cv2.remap(sums, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return sampled.reshape(-1, sums.shape[2])
 
 
@@ -205,10 +211,10 @@ def edge_colours(frame: np.ndarray, alpha: np.ndarray, buffers: dict[str, np.nda
     weight = _take(person_sums[..., 3:], small_index) * np.float32(1 / 255)
     person_sums.reshape(-1, 4)[small_index, :3] = first * weight
     # ... the narrow pass: the person's means from those colours (the room's stay the wide pass's), at full size.
-    rows, cols = np.divmod(index, width)
+    maps = _on_grid(index, width, factor)
     own = _take(frame, index)
-    person = _mean(_sample(_box(person_sums, NARROW_BOX, scratch, "edge_narrow"), cols, rows, factor), own)
-    room = _mean(_sample(room_means, cols, rows, factor), own)
+    person = _mean(_sample(_box(person_sums, NARROW_BOX, scratch, "edge_narrow"), maps), own)
+    room = _mean(_sample(room_means, maps), own)
     a = _take(alpha, index) * np.float32(1 / 255)
     colour = _explain(own, a, person, room)
     return Edge(index, a, (colour + 0.5).astype(np.uint8))
