@@ -21,7 +21,7 @@ Two changes to the paper, each measured:
   towards the person, never past (no new colours).
 
 On the developer pictures the spill measure of ``scripts/evaluate.py`` goes from 0.44-0.60 (the camera's pixels) to
-0.10-0.20, 0.19-0.36 of it per picture; the paper's passes alone (box 90 then 6, float, full size) reach 0.55-0.73 of
+0.11-0.19, 0.20-0.33 of it per picture; the paper's passes alone (box 90 then 6, float, full size) reach 0.55-0.73 of
 it.
 
 Cost: the means are taken on a picture of one pixel in every ``factor`` x ``factor`` cell of the frame (at most
