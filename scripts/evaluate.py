@@ -17,6 +17,10 @@ stages are built by the CLI's own code. Prints one row per item and an overall s
 - flicker: mean |Δ matte| between consecutive video frames (0..1 scale);
 - ms: per frame, inference and matte steps.
 
+Then the edge colour (:func:`edge_spill`), per photo with people, a frame of the talking-head clip and each portrait
+(``portraits/*.png``): the soft edge composited through bgblur's replace effect with and without the person's own
+colours (``own``/``camera``), its size and its spill — 0 when the edge wears the person's colour, 1 the old room's.
+
 Side-by-side pictures (input | matte | output) go to ``--out``. Pictures and clips are run as the ``bgblur``
 command runs files (pictures: tiles, person crops, one look for the detectors; ``--people`` defaults to ``all``).
 
@@ -51,6 +55,8 @@ if str(REPO) not in sys.path:  # run from a checkout without installing
 
 from bgblur.build import build_effect, build_matte_maker, build_segmenter  # noqa: E402
 from bgblur.cli import parse_options  # noqa: E402
+from bgblur.effects.backgrounds import ColourBackground  # noqa: E402
+from bgblur.effects.replace import ReplaceBackground  # noqa: E402
 from bgblur.frames import PEOPLE_CHOICES  # noqa: E402
 from bgblur.options import Options  # noqa: E402
 
@@ -189,6 +195,25 @@ class Evaluator:
         alpha8 = matte_maker(probability, image)
         end = time.perf_counter()
         return alpha8.astype(np.float32) / 255, (mid - start) * 1000, (end - mid) * 1000  # metrics work on 0..1
+
+    def picture_matte(self, image: np.ndarray) -> np.ndarray:
+        """The 8-bit matte of one picture, as the ``bgblur`` command makes it."""
+        self.picture_matte_maker.reset()
+        alpha, _, _ = self.run_frame(image, self.picture_segmenter, self.picture_matte_maker)
+        return (alpha * 255 + 0.5).astype(np.uint8)
+
+    def clip_matte(self, video_path: Path, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Frame ``index`` of a clip and its 8-bit matte, the clip run from its start as a file run runs it."""
+        capture = cv2.VideoCapture(str(video_path))
+        self.matte_maker.reset()
+        alpha = image = None
+        for _ in range(index + 1):
+            ok, image = capture.read()
+            if not ok:
+                raise SystemExit(f"evaluate: {video_path} has no frame {index}")
+            alpha, _, _ = self.run_frame(image, self.video_segmenter, self.matte_maker)
+        capture.release()
+        return image, (alpha * 255 + 0.5).astype(np.uint8)
 
     def image(self, image_path: Path, mask_path: Path) -> Score:
         image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
@@ -425,6 +450,120 @@ def price_of_presence(bgblur_args: Options, scores: list[Score], data: Path, onl
     return format_price(scores, Evaluator(off, None).run(data, only))
 
 
+# ---------------------------------------------------------------------------------------------- edge colour (spill)
+SPILL_BACKGROUNDS = ((0, 255, 0), (255, 0, 255))  # BGR of #00ff00 and #ff00ff: every channel differs by 255
+SPILL_RADIUS = 6  # px: the neighbourhood an edge pixel's sure-person and sure-room colours are taken from
+SPILL_CONTRAST = 40.0  # only where those two colours differ by this much (RGB distance): elsewhere no rim shows
+SPILL_CLIP_FRAME = 72  # the talking-head clip's middle frame
+
+
+@dataclass
+class EdgeScore:
+    """Edge colour of one picture, by whether the person's own colours were used (True) or the camera's (False)."""
+
+    name: str
+    iou: float
+    band: dict[bool, int] = field(default_factory=dict)  # pixels with 0.1 < alpha < 0.9
+    spill: dict[bool, float] = field(default_factory=dict)
+
+
+def solve_composites(first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Alpha (0..1) and foreground colour (0..255, float) an effect used, from its composites of one picture on the
+    two :data:`SPILL_BACKGROUNDS`: ``O1 - O2 = (1 - a) (B1 - B2)``, then ``a F = O1 - (1 - a) B1``."""
+    b1, b2 = (np.array(b, np.float32) for b in SPILL_BACKGROUNDS)
+    room = ((first.astype(np.float32) - second) / (b1 - b2)).mean(axis=2)  # 1 - alpha
+    alpha = np.clip(1 - room, 0, 1)
+    colour = (first - room[..., None] * b1) / np.maximum(alpha, 1e-3)[..., None]
+    return alpha, colour
+
+
+def _local_mean(image: np.ndarray, where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean colour of ``image`` over the pixels ``where`` within :data:`SPILL_RADIUS`, and how many there are."""
+    size = (2 * SPILL_RADIUS + 1, 2 * SPILL_RADIUS + 1)
+    count = cv2.boxFilter(where.astype(np.float32), -1, size, normalize=False)
+    total = cv2.boxFilter(image.astype(np.float32) * where[..., None], -1, size, normalize=False)
+    return total / np.maximum(count, 1e-6)[..., None], count
+
+
+def edge_spill(image: np.ndarray, matte: np.ndarray, own_colours: bool) -> tuple[float, int]:
+    """Spill of bgblur's replace effect at the soft edge of ``matte`` in ``image``, and the edge's size: the picture
+    composited on the two :data:`SPILL_BACKGROUNDS` by :class:`~bgblur.effects.replace.ReplaceBackground`, measured by
+    :func:`spill_of_composites`."""
+    first, second = (
+        ReplaceBackground(ColourBackground(b), own_colours=own_colours)(image, matte) for b in SPILL_BACKGROUNDS
+    )
+    return spill_of_composites(image, first, second)
+
+
+def spill_of_composites(image: np.ndarray, first: np.ndarray, second: np.ndarray) -> tuple[float, int]:
+    """Spill of a person cut out of ``image`` and composited on the two :data:`SPILL_BACKGROUNDS` (``first``,
+    ``second``), and the size of its soft edge.
+
+    Alpha and colour are solved back (:func:`solve_composites`), and in the edge band (0.1 < alpha < 0.9) each pixel's
+    colour F is compared with the sure-person colour P and the sure-room colour B nearby (means of the picture over
+    alpha > 0.95 and < 0.05): ``d(F, P) / (d(F, P) + d(F, B))``, averaged where P and B differ clearly — 0 where the
+    edge wears the person's colour, 1 the old room's.
+    """
+    alpha, colour = solve_composites(first, second)
+    band = (alpha > 0.1) & (alpha < 0.9)
+    person, near_person = _local_mean(image, alpha > 0.95)
+    room, near_room = _local_mean(image, alpha < 0.05)
+    used = band & (near_person > 0) & (near_room > 0) & (np.linalg.norm(person - room, axis=2) > SPILL_CONTRAST)
+    if not used.any():
+        return float("nan"), int(band.sum())
+    to_person = np.linalg.norm(colour - person, axis=2)[used]
+    to_room = np.linalg.norm(colour - room, axis=2)[used]
+    return float(np.mean(to_person / np.maximum(to_person + to_room, 1e-6))), int(band.sum())
+
+
+def spill_pictures(evaluator: Evaluator, data: Path, scores: list[Score], only: str | None = None) -> list[EdgeScore]:
+    """:func:`edge_spill` with and without the person's own colours on the photos with people among ``scores``, the
+    talking-head clip's :data:`SPILL_CLIP_FRAME` and the portraits (``data/portraits/*.png``; names with ``only``)."""
+    pictures: list[tuple[str, float, np.ndarray, np.ndarray]] = []
+    for score in scores:
+        if score.kind == "image" and score.has_person:
+            image = cv2.imread(str(data / "images" / f"{score.name}.jpg"), cv2.IMREAD_COLOR)
+            pictures.append((score.name, score.iou, image, evaluator.picture_matte(image)))
+    clip = data / "videos" / "talking_head_bookshelf.mp4"
+    if clip.is_file() and (not only or only in clip.stem):
+        pictures.append(
+            (f"{clip.stem} f{SPILL_CLIP_FRAME}", float("nan"), *evaluator.clip_matte(clip, SPILL_CLIP_FRAME))
+        )
+    for path in sorted((data / "portraits").glob("*.png")):
+        if only and only not in path.stem:
+            continue
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        pictures.append((path.stem, float("nan"), image, evaluator.picture_matte(image)))
+    rows = []
+    for name, iou, image, matte in pictures:
+        row = EdgeScore(name, iou)
+        for own in (False, True):
+            row.spill[own], row.band[own] = edge_spill(image, matte, own)
+        rows.append(row)
+    return rows
+
+
+def format_spill(rows: list[EdgeScore]) -> str:
+    """The edge-colour table: per picture IoU, edge band and spill with the camera's colours and the person's own."""
+    header = (
+        f"{'picture':<42} {'IoU':>6} {'band camera':>11} {'band own':>9} {'spill camera':>12} {'spill own':>9} "
+        f"{'own/camera':>10}"
+    )
+    lines = ["edge colour: spill 0 = the person's colour at the edge, 1 = the old room's", header, "-" * len(header)]
+    for r in rows:
+        ratio = r.spill[True] / r.spill[False] if r.spill[False] > 0 else float("nan")
+        lines.append(
+            f"{r.name[:42]:<42} {_fmt(r.iou):>6} {r.band[False]:>11} {r.band[True]:>9} {_fmt(r.spill[False]):>12} "
+            f"{_fmt(r.spill[True]):>9} {_fmt(ratio, 2):>10}"
+        )
+    lines.append("-" * len(header))
+    for own, label in ((False, "camera"), (True, "own")):
+        values = [r.spill[own] for r in rows if not np.isnan(r.spill[own])]
+        if values:
+            lines.append(f"spill {label}: mean {np.mean(values):.3f}, range {min(values):.3f}-{max(values):.3f}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Score a bgblur configuration against ground-truth masks.",
@@ -459,6 +598,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"== --people {mode}")
         print(format_table(scores, summarise(scores)))
         print()
+        if mode == modes[0]:
+            print(format_spill(spill_pictures(evaluator, args.data, scores, args.only)))
+            print()
         if (args.price or args.compare) and bgblur_args.presence != "off":
             print(price_of_presence(bgblur_args, scores, args.data, args.only))
             print()

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from bgblur.effects.compose import FrameBuffers, composite
+from bgblur.effects.foreground import edge_colours
 from bgblur.imaging import odd, reduced_size, shrink
 
 
@@ -85,10 +86,12 @@ def halo_free_blur(
 
 
 class BlurBackground:
-    """The privacy effect: the room blurred (halo-free), the person composited back sharp. Call it from one thread."""
+    """The privacy effect: the room blurred (halo-free), the person composited back sharp, in their own colours at
+    the soft edge (``own_colours``: see :mod:`bgblur.effects.foreground`). Call it from one thread."""
 
-    def __init__(self, kernel: int = 41) -> None:
+    def __init__(self, kernel: int = 41, own_colours: bool = True) -> None:
         self.kernel = kernel
+        self.own_colours = own_colours
         self._buffers = FrameBuffers()
 
     def __call__(self, frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -96,7 +99,8 @@ class BlurBackground:
         if not cv2.countNonZero(alpha):  # nobody found: blur everything, never show the room sharp
             return blur(frame, self.kernel)
         room = halo_free_blur(frame, alpha, self.kernel, buffers=scratch)
-        return composite(frame, room, alpha, buffers=scratch)
+        edge = edge_colours(frame, alpha, scratch) if self.own_colours else None
+        return composite(frame, room, alpha, buffers=scratch, edge=edge)
 
     def close(self) -> None:
         pass

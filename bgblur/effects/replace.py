@@ -7,6 +7,7 @@ import numpy as np
 
 from bgblur.effects.backgrounds import BackgroundProvider
 from bgblur.effects.compose import FrameBuffers, composite
+from bgblur.effects.foreground import edge_colours
 from bgblur.imaging import reduced_size, shrink
 
 
@@ -43,19 +44,33 @@ def apply_light_wrap(
 
 class ReplaceBackground:
     """The person composited onto another background (a picture, a video, a colour: see
-    :mod:`bgblur.effects.backgrounds`), with an optional light wrap of ``light_wrap`` strength (0 = off)."""
+    :mod:`bgblur.effects.backgrounds`), with an optional light wrap of ``light_wrap`` strength (0 = off), in their
+    own colours at the soft edge (``own_colours``: see :mod:`bgblur.effects.foreground`)."""
 
-    def __init__(self, background: BackgroundProvider, light_wrap: float = 0.0) -> None:
+    def __init__(self, background: BackgroundProvider, light_wrap: float = 0.0, own_colours: bool = True) -> None:
         self.background = background
         self.light_wrap = light_wrap
+        self.own_colours = own_colours
         self._buffers = FrameBuffers()
 
     def __call__(self, frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
         scratch = self._buffers.for_frame(frame)
         background = self.background.frame_for((frame.shape[1], frame.shape[0]))
         if self.light_wrap > 0:
-            frame = apply_light_wrap(frame, background, alpha, self.light_wrap, buffers=scratch)
-        return composite(frame, background, alpha, buffers=scratch)
+            if self.own_colours:  # the light falls on the person's own colours
+                frame = edge_colours(frame, alpha, scratch).paste(self._person_layer(frame))
+            wrapped = apply_light_wrap(frame, background, alpha, self.light_wrap, buffers=scratch)
+            return composite(wrapped, background, alpha, buffers=scratch)
+        edge = edge_colours(frame, alpha, scratch) if self.own_colours else None
+        return composite(frame, background, alpha, buffers=scratch, edge=edge)
+
+    def _person_layer(self, frame: np.ndarray) -> np.ndarray:
+        """A copy of ``frame`` in a buffer kept for the next frame."""
+        layer = self._buffers.get("person_layer")
+        if layer is None:
+            layer = self._buffers["person_layer"] = np.empty_like(frame)
+        np.copyto(layer, frame)
+        return layer
 
     def close(self) -> None:
         """Release the background (a video's decoder)."""

@@ -11,7 +11,10 @@ import cv2
 import numpy as np
 
 from benchlib.measure import clip_frames
+from bgblur.effects.backgrounds import ColourBackground
+from bgblur.effects.blur import BlurBackground
 from bgblur.effects.framing import AutoFramer, Window, crop_zoom
+from bgblur.effects.replace import ReplaceBackground
 from bgblur.segmenters import create_segmenter
 
 
@@ -50,6 +53,38 @@ def composite_benchmark(frame: np.ndarray, segmenter, matte_maker, effect, repea
     zoom = w / framer.window.width
     print(f"  --auto-frame at rest (zoom {zoom:.2f})    {at_rest:.2f} ms ({at_rest / ours:.2f}x the blur)")
     print(f"  --auto-frame moving (crop and its matte) {moving:.2f} ms ({moving / ours:.2f}x the blur)\n")
+    effects_benchmark(frame, alpha, repeats)
+
+
+def effects_benchmark(frame: np.ndarray, alpha: np.ndarray, repeats: int = 200) -> None:
+    """Replace and blur on ``frame`` with the person's own colours at the edge and with the camera's, called in
+    turn frame by frame (so a slow spell of the shared machine hits all alike): wall-clock median and the process's
+    CPU time per call (all its threads: what a live run pays)."""
+    effects = {
+        f"{name} ({colours})": make(own)
+        for name, make in (
+            ("replace, a colour", lambda own: ReplaceBackground(ColourBackground((0, 255, 0)), own_colours=own)),
+            ("replace + light wrap", lambda own: ReplaceBackground(ColourBackground((0, 255, 0)), 0.3, own)),
+            ("blur 41", lambda own: BlurBackground(41, own_colours=own)),
+        )
+        for own, colours in ((False, "camera's colours"), (True, "own colours"))
+    }
+    wall: dict[str, list[float]] = {name: [] for name in effects}
+    cpu = dict.fromkeys(effects, 0.0)
+    for round_ in range(repeats + 5):
+        for name, effect in effects.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            effect(frame, alpha)
+            if round_ >= 5:  # warmed up: buffers allocated
+                wall[name].append((time.perf_counter() - start) * 1000)
+                cpu[name] += (time.process_time() - start_cpu) * 1000 / repeats
+    h, w = frame.shape[:2]
+    print(f"effects {w}x{h}, the model's soft matte, called in turn, {repeats} rounds")
+    print("| effect | wall ms median | wall ms p10 | CPU ms per frame |")
+    print("|---|---|---|---|")
+    for name, values in wall.items():
+        print(f"| {name} | {np.median(values):.2f} | {np.percentile(values, 10):.2f} | {cpu[name]:.2f} |")
+    print(flush=True)
 
 
 def detections_sweep(
