@@ -29,7 +29,7 @@ def tensorflow_unsupported() -> str | None:
         return None
     return (
         f"OpenCV {cv2.__version__} has no TensorFlow importer (removed in 5.1), so it cannot run TensorFlow .pb models "
-        "such as Mask R-CNN: install an OpenCV that has it: pip install 'opencv-python>=4.14,<5.1'"
+        "such as Mask R-CNN: install an OpenCV that has it: pip install 'opencv-python>=5.0,<5.1'"
     )
 
 

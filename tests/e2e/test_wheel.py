@@ -201,7 +201,7 @@ def test_the_wheel_runs_the_cards_command_and_with_opencv_5_1_forced_in_says_why
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "bgblur: error: OpenCV 5.1.0 has no TensorFlow importer (removed in 5.1), so it cannot run TensorFlow .pb "
-        "models such as Mask R-CNN: install an OpenCV that has it: pip install 'opencv-python>=4.14,<5.1'"
+        "models such as Mask R-CNN: install an OpenCV that has it: pip install 'opencv-python>=5.0,<5.1'"
     ]
     assert not (tmp_path / "card51.png").exists()
     doctor = _run_installed(env_dir, tmp_path, "--doctor")

@@ -62,7 +62,7 @@ def test_the_cards_command_says_which_opencv_and_the_fix(
     out = tmp_path / "out.png"
     line = _one_error_line(_run("--mask-rcnn", folder, "--source", photo, "--output", out, "--no-window"))
     assert f"OpenCV {cv2.__version__} has no TensorFlow importer" in line
-    assert "pip install 'opencv-python>=4.14,<5.1'" in line
+    assert "pip install 'opencv-python>=5.0,<5.1'" in line
     assert not out.exists()
 
 
@@ -90,5 +90,5 @@ def test_the_doctor_gives_mask_rcnn_a_line_with_the_reason() -> None:
     assert (
         "cannot run here" in lines[0]
         and "no TensorFlow importer" in lines[0]
-        and "opencv-python>=4.14,<5.1" in lines[0]
+        and "opencv-python>=5.0,<5.1" in lines[0]
     )
