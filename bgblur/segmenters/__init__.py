@@ -53,7 +53,7 @@ def create_segmenter(
     ``runtime`` and ``threads`` go to a single-pass model (see :mod:`bgblur.segmenters.runtimes`); Mask R-CNN
     always runs on ``cv2.dnn``."""
     if mask_rcnn is not None and model is not None:
-        raise UsageError("--model and --mask-rcnn exclude each other: pick one")
+        raise ValueError("give model or mask_rcnn, not both")  # (the command line's own check: bgblur.options)
     if mask_rcnn is not None:
         options = {"confidence": confidence, "people": people, "detections": detections, "input_width": input_width}
         return FAMILIES["mask-rcnn"](Path(mask_rcnn), **options)
