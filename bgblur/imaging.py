@@ -35,6 +35,15 @@ def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return image
 
 
+def halved(image: np.ndarray) -> np.ndarray | None:
+    """The picture at exactly half its size (each pixel the mean of a 2x2 block: INTER_LINEAR at exactly 1/2), or
+    None when a side is odd. One halving a frame serves every stage that looks at a smaller copy."""
+    height, width = image.shape[:2]
+    if height % 2 or width % 2 or min(height, width) < 2:
+        return None
+    return cv2.resize(image, (width // 2, height // 2), interpolation=cv2.INTER_LINEAR)
+
+
 def flush_denormals(values: np.ndarray) -> np.ndarray:
     """Set magnitudes below 1e-6 to zero, in place: model tails and decaying averages reach denormal floats
     (~1e-40), which make every later float operation on them several times slower."""

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from bgblur.frames import PEOPLE_CHOICES, Person
-from bgblur.imaging import flush_denormals, shrink
+from bgblur.imaging import flush_denormals, halved, shrink
 from bgblur.matte.presence import PresenceCheck
 from bgblur.matte.refine import guided_coefficients
 from bgblur.matte.regions import keep_regions, region_boxes
@@ -106,8 +106,10 @@ class MatteMaker:
         height, width = (image if image is not None else probability).shape[:2]
         work = self._work_shape(height, width)
         small = self._small(probability, work)
+        # The frame halved once (a 2x2 mean), for the detectors and the guide: each used to shrink the full frame.
+        half = halved(image) if image is not None and max(image.shape[:2]) >= 2 * self.work_size else None
         if self.presence is not None and image is not None:
-            self.presence.look(image, small > self.threshold)  # before the second look: it looks where people are
+            self.presence.look(image, small > self.threshold, half)  # before the second look: it looks where people are
         if self.crops is not None and image is not None:
             raised = self._second_look(probability, small, image)
             if raised is not None:
