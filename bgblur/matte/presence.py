@@ -213,14 +213,15 @@ class PresenceCheck:
             if core is not None and mask[core].mean() >= 0.5:
                 self.tracks[i] = replace(track, confirmed=True, counted=self._frame)
 
-    def keep(self, labels: np.ndarray, count: int, image: np.ndarray) -> np.ndarray:
+    def keep(self, labels: np.ndarray, count: int, image: np.ndarray, area: np.ndarray | None = None) -> np.ndarray:
         """Boolean per label (0 = background, always False) of ``labels`` (connected components of this frame's
-        matte, working resolution): every region while anyone counts, none while nobody does."""
+        matte, working resolution): every region while anyone counts, none while nobody does. ``area``: each
+        label's pixel count, if the caller has it (``connectedComponentsWithStats``)."""
         if not self._looked:
             self.look(image, labels > 0)
         self._looked = False
         self._scale = (labels.shape[1] / image.shape[1], labels.shape[0] / image.shape[0])
-        self._area = np.bincount(labels.ravel(), minlength=count)
+        self._area = np.bincount(labels.ravel(), minlength=count) if area is None else area
         keep = np.full(count, self.present)
         keep[0] = False
         return keep

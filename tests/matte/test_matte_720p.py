@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from bgblur.imaging import shrink
+from bgblur.imaging import flush_denormals, shrink
 from bgblur.matte import MatteMaker
 from bgblur.matte.refine import guided_coefficients
 from bgblur.segmenters import create_segmenter
@@ -65,3 +65,17 @@ def test_without_refinement_the_720p_matte_is_the_upsampled_ramp(frame_and_proba
     difference = np.abs(alpha - expected)
     assert difference.mean() < 0.5 and np.quantile(difference, 0.999) < 8  # measured 0.002, 0.44
     assert ((alpha > 127) != (expected > 127)).mean() < 0.001
+
+
+def test_flushing_denormals_zeroes_them_and_moves_nothing_else_by_more_than_6e_8() -> None:
+    rng = np.random.default_rng(2)
+    values = np.concatenate([rng.random(1000, dtype=np.float32), -30 * rng.random(1000, dtype=np.float32)])
+    values[:10] = 1e-40  # what decaying averages reach
+    values[10:20] = -1e-39
+    before = values.copy()
+    flushed = flush_denormals(values)
+    assert flushed is values and (flushed[:20] == 0).all()
+    assert np.abs(flushed[20:1000] - before[20:1000]).max() < 6e-8  # 0..1: far below an 8-bit level
+    assert np.abs(flushed[1000:] - before[1000:]).max() < 4e-6  # -30..0 (coefficients): a rounding of 1e-7
+    tiny = np.abs(flushed) < np.finfo(np.float32).tiny
+    assert (flushed[tiny] == 0).all()  # no denormal left anywhere
