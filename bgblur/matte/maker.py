@@ -117,9 +117,11 @@ class MatteMaker:
                 small = self._small(raised, work)
         grey = guide = None
         if image is not None and (self.refine or self.smoother is not None):
-            # Of the half frame where there is one: the coefficients are applied at 640x360 and the 8-bit matte is
-            # upsampled (half the cost of applying them at 720p; the matte's edge moves by under a pixel).
-            grey = cv2.cvtColor(half if half is not None else image, cv2.COLOR_BGR2GRAY)
+            # Of the half frame where that is still twice the working size (720p: 640x360): the coefficients are
+            # applied there and the 8-bit matte upsampled (half the cost; the edge moves by under a pixel). Below,
+            # the frame's own detail is kept (854x480 halved loses 0.003 IoU on the hike clip).
+            fine = half is not None and max(half.shape[:2]) >= 2 * self.work_size
+            grey = cv2.cvtColor(half if fine else image, cv2.COLOR_BGR2GRAY)
             # Area-averaged in uint8 (much cheaper than in float; by 2x2 halvings where it can), then scaled to 0..1.
             guide = shrink(grey, work).astype(np.float32) * np.float32(1 / 255)
         if self.smoother is not None:

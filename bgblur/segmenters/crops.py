@@ -74,18 +74,22 @@ class PersonCrops:
         scale = min(1.0, 640 / max(height, width))
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         result = cv2.resize(probability, size, interpolation=cv2.INTER_LINEAR)
-        card = getattr(self.model, "card", None)  # a one-pass model: its input size, so the crop is made at it
+        card = getattr(self.model, "card", None)  # a one-pass model: its input size, so a large crop is made at it
         for left, top, right, _ in chosen:
             side = right - left
             pixels = max(8, round(side))
-            answer = self._look(image, left, top, side, card.input_size if card is not None else (pixels, pixels))
+            # A square larger than the model's input is sampled straight at the input size (a 720x720 crop made and
+            # shrunk cost ~1.3 ms); a smaller one is cropped at the picture's scale and enlarged by the model's own
+            # resize, as before (sampled once instead, a small person's answer moved by up to 0.09 IoU on a photo).
+            shrinks = card is not None and pixels > max(card.input_size)
+            answer = self._look(image, left, top, side, card.input_size if shrinks else (pixels, pixels))
             self._place(result, answer, (left * scale, top * scale, side * scale), pixels)
         return result
 
     def _look(self, image: np.ndarray, left: float, top: float, side: float, size: tuple[int, int]) -> np.ndarray:
-        """The model's answer on the square (``left``, ``top``, ``side``) of ``image``, sampled straight at the
-        model's input ``size``: the same points a crop at the picture's scale then resized to it would give
-        (bilinear of bilinear before), at a fraction of the pixels."""
+        """The model's answer on the square (``left``, ``top``, ``side``) of ``image``, sampled at ``size``: at the
+        model's input size, the same points a crop at the picture's scale then resized to it would give (once
+        bilinear instead of twice), at a fraction of the pixels."""
         in_w, in_h = size
         pixels = max(8, round(side))
         # input px m -> crop px (m + 0.5) * pixels / in - 0.5 -> picture px crop * side / pixels + left

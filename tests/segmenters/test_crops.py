@@ -102,7 +102,12 @@ def test_the_crop_made_at_the_models_input_size_gives_what_a_picture_scale_crop_
     assert ok and image.shape == (720, 1280, 3)
     model = create_segmenter("selfie")
     probability = model.segment(image)
-    boxes = [(420.0, 60.0, 900.0, 700.0), (560.0, 90.0, 760.0, 330.0), (-30.0, 200.0, 130.0, 500.0)]
+    boxes = [
+        (420.0, 60.0, 900.0, 700.0),
+        (560.0, 90.0, 760.0, 330.0),
+        (-30.0, 200.0, 130.0, 500.0),
+        (1000, 300, 1100, 420),
+    ]
     expected = _crop_at_picture_scale(model, image, probability, boxes)
     got = PersonCrops(model)(image, probability, boxes)
     assert got.shape == expected.shape == (360, 640)
