@@ -108,7 +108,9 @@ class MatteMaker:
         work = self._work_shape(height, width)
         small = self._small(probability, work)
         # The frame halved once (a 2x2 mean), for the detectors and the guide: each used to shrink the full frame.
-        half = halved(image) if image is not None and max(image.shape[:2]) >= 2 * self.work_size else None
+        long_side = 0 if image is None else max(image.shape[:2])
+        wanted = self.presence is not None or long_side >= 4 * self.work_size  # someone uses it
+        half = halved(image) if image is not None and long_side >= 2 * self.work_size and wanted else None
         if self.presence is not None and image is not None:
             self.presence.look(image, small > self.threshold, half)  # before the second look: it looks where people are
         if self.crops is not None and image is not None:
