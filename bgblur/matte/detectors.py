@@ -165,10 +165,13 @@ class SsdDetector:
         size = spec.input_size
         self._canvas = np.zeros((size, size, 3), np.uint8)
 
-    def _place(self, image: np.ndarray, box: tuple[float, float, float, float] | None) -> tuple[float, ...]:
+    def _place(
+        self, image: np.ndarray, box: tuple[float, float, float, float] | None, half: np.ndarray | None = None
+    ) -> tuple[float, ...]:
         """Put the picture (letterboxed, as MediaPipe does: squashing would make people too thin to find) or the
         square around ``box`` (25 % margin, black outside the picture) on the canvas. Returns the mapping back:
-        picture x = x0 + (input x - ox) * k, likewise y."""
+        picture x = x0 + (input x - ox) * k, likewise y. ``half``: the picture halved (:func:`bgblur.imaging.halved`),
+        shrunk from instead of the picture when it is still at least the input's size (a quarter of the pixels)."""
         height, width = image.shape[:2]
         if box is None:
             side = float(max(height, width))
@@ -186,11 +189,16 @@ class SsdDetector:
         # x0 is sx rounded down, so (x0 - sx) can be just below 0: never a negative offset.
         ox, oy = (min(size - 1, max(0, round((v0 - s0) * scale))) for v0, s0 in ((x0, sx), (y0, sy)))
         w, h = max(1, min(size - ox, round((x1 - x0) * scale))), max(1, min(size - oy, round((y1 - y0) * scale)))
-        self._canvas[oy : oy + h, ox : ox + w] = cv2.resize(image[y0:y1, x0:x1], (w, h), interpolation=cv2.INTER_AREA)
+        whole = (x0, y0, x1, y1) == (0, 0, width, height)
+        use_half = half is not None and whole and half.shape[1] >= w and half.shape[0] >= h
+        source = half if use_half else image[y0:y1, x0:x1]
+        self._canvas[oy : oy + h, ox : ox + w] = cv2.resize(source, (w, h), interpolation=cv2.INTER_AREA)
         return (float(x0), float(y0), float(ox), float(oy), (x1 - x0) / w, (y1 - y0) / h)
 
-    def _raw(self, image: np.ndarray, box: tuple[float, float, float, float] | None) -> tuple:
-        mapping = self._place(image, box)
+    def _raw(
+        self, image: np.ndarray, box: tuple[float, float, float, float] | None, half: np.ndarray | None = None
+    ) -> tuple:
+        mapping = self._place(image, box, half)
         blob = cv2.dnn.blobFromImage(self._canvas, 1 / 127.5, mean=(127.5, 127.5, 127.5), swapRB=True)  # RGB, -1..1
         scores, boxes = self.network.run(blob, [self.spec.scores_output, self.spec.boxes_output])
         return scores, boxes, mapping
@@ -200,9 +208,12 @@ class SsdDetector:
         scores, _, _ = self._raw(image, box)
         return float(sigmoid(np.max(scores)))
 
-    def detect(self, image: np.ndarray, box: tuple[float, float, float, float] | None = None) -> list[Detection]:
-        """Detections in the BGR ``image`` (or the square around ``box``), best first, in the image's pixels."""
-        scores, boxes, (x0, y0, ox, oy, kx, ky) = self._raw(image, box)
+    def detect(
+        self, image: np.ndarray, box: tuple[float, float, float, float] | None = None, half: np.ndarray | None = None
+    ) -> list[Detection]:
+        """Detections in the BGR ``image`` (or the square around ``box``), best first, in the image's pixels.
+        ``half``: ``image`` halved, if the caller has it (a whole-picture look then shrinks from it)."""
+        scores, boxes, (x0, y0, ox, oy, kx, ky) = self._raw(image, box, half)
         size = self.spec.input_size
         found = []
         for score, corners, points in decode(scores, boxes, self.anchors, self.spec, self.min_score):

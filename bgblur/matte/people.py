@@ -24,7 +24,7 @@ Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in the frame's pixels
 
 
 class Detector(Protocol):
-    def detect(self, image: np.ndarray) -> list: ...
+    def detect(self, image: np.ndarray, *, half: np.ndarray | None = None) -> list: ...
 
 
 @dataclass(frozen=True)

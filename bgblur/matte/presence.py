@@ -129,19 +129,24 @@ class PresenceCheck:
         """Could this frame keep anything (after :meth:`look`): someone counts, or was found at all."""
         return bool(self.tracks) or self.present
 
-    def find(self, image: np.ndarray, full: bool = True) -> list[Track]:
+    def find(
+        self, image: np.ndarray, full: bool = True, half: np.ndarray | None = None, *, all_faces: bool | None = None
+    ) -> list[Track]:
         """Everyone the detectors find in ``image`` now (no memory); ``confirmed``: this look's own evidence
-        counts (a verified face). ``full`` False: the sure face detectors only."""
+        counts (a verified face). ``full`` False: no person detector; ``all_faces`` (default ``full``) False: the
+        sure face detectors only. ``half``: ``image`` halved, which the detectors shrink from
+        (:func:`bgblur.imaging.halved`)."""
+        all_faces = full if all_faces is None else all_faces
         bodies = []
         if self.person is not None and full:
-            for d in self.person.detect(image):
+            for d in self.person.detect(image, half=half):
                 if d.score >= (self.weak_score if self.still else self.min_score):
                     body = body_person(d, self._frame)
                     bodies.append(replace(body, looks=(body.score,)))  # counted by _confirm
         faces: list[Track] = []
         self._sure_face = False
-        for index, detector in enumerate(self.faces if full else self.faces[: self.sure_faces]):
-            for d in detector.detect(image):
+        for index, detector in enumerate(self.faces if all_faces else self.faces[: self.sure_faces]):
+            for d in detector.detect(image, half=half):
                 face = face_person(float(d.score), tuple(d.box), self._frame)
                 if d.score >= self.min_score and all(overlap(face.core, f.core) < 0.5 for f in faces):
                     verified = self._verified(image, d)
@@ -167,15 +172,16 @@ class PresenceCheck:
         counted = self._frame if confirmed else (before.counted if before else -1)
         return replace(track, looks=looks, confirmed=confirmed, counted=counted)
 
-    def look(self, image: np.ndarray, mask: np.ndarray | None = None) -> list[Track]:
+    def look(self, image: np.ndarray, mask: np.ndarray | None = None, half: np.ndarray | None = None) -> list[Track]:
         """Count a frame; on a detector frame run the detectors. ``mask``: the first look's boolean matte (any
         resolution), which weighs a still's weak detections and holds the regions that are evidence themselves —
-        never a second look's, which was taken because of the evidence. Returns everyone found now or remembered."""
+        never a second look's, which was taken because of the evidence. ``half``: ``image`` halved, for the
+        detectors. Returns everyone found now or remembered."""
         self._frame += 1
         self._looked = True
         self._detector_frame = self._frame % self.every == 0
         if self._detector_frame:
-            self._detect(image)
+            self._detect(image, half)
             if self.still and mask is not None:
                 self._agree(mask, image.shape[:2])
         self._edges = []
@@ -183,13 +189,16 @@ class PresenceCheck:
             self._region_evidence(mask, image)
         return self.candidates
 
-    def _detect(self, image: np.ndarray) -> None:
-        # While a sure face was found on the last look, only every ``full_every``-th look runs the person and
-        # full-range face detectors (~11 of the ~13 ms a look costs at 720p); a look without one is full.
-        full = self.still or not self._sure_face or self._looks % self.full_every == 0
+    def _detect(self, image: np.ndarray, half: np.ndarray | None = None) -> None:
+        # While a sure face was found on the last look, only every ``full_every``-th look runs the person detector
+        # and, one look later, the full-range face detector (~12 and ~5 of the ~20 ms a full look costs at 720p:
+        # apart, no frame pays both); a look after one without a sure face runs everything.
+        resting = not self.still and self._sure_face
+        phase = self._looks % self.full_every
         self._looks += 1
         seen = []
-        for track in self.find(image, full):
+        person, faces = not resting or phase == 0, not resting or phase == 1 % self.full_every
+        for track in self.find(image, person, half, all_faces=faces):
             before = next((p for p in self.tracks if overlap(p.core, track.core) >= 0.5), None)
             seen.append(self._confirm(track, before))
         # Someone found again replaces what was remembered at that place; the rest ages out.
@@ -204,14 +213,15 @@ class PresenceCheck:
             if core is not None and mask[core].mean() >= 0.5:
                 self.tracks[i] = replace(track, confirmed=True, counted=self._frame)
 
-    def keep(self, labels: np.ndarray, count: int, image: np.ndarray) -> np.ndarray:
+    def keep(self, labels: np.ndarray, count: int, image: np.ndarray, area: np.ndarray | None = None) -> np.ndarray:
         """Boolean per label (0 = background, always False) of ``labels`` (connected components of this frame's
-        matte, working resolution): every region while anyone counts, none while nobody does."""
+        matte, working resolution): every region while anyone counts, none while nobody does. ``area``: each
+        label's pixel count, if the caller has it (``connectedComponentsWithStats``)."""
         if not self._looked:
             self.look(image, labels > 0)
         self._looked = False
         self._scale = (labels.shape[1] / image.shape[1], labels.shape[0] / image.shape[0])
-        self._area = np.bincount(labels.ravel(), minlength=count)
+        self._area = np.bincount(labels.ravel(), minlength=count) if area is None else area
         keep = np.full(count, self.present)
         keep[0] = False
         return keep

@@ -23,7 +23,8 @@ def keep_regions(
     Returns a uint8 0/1 keep map, or None to keep all."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     if presence is not None and image is not None:
-        evidence = presence.keep(labels, count, image)  # runs every frame: its memory must see each one
+        # Runs every frame (its memory must see each one); the areas are the ones just counted.
+        evidence = presence.keep(labels, count, image, stats[:, cv2.CC_STAT_AREA].astype(np.int64))
     elif count <= 2 and (count < 2 or stats[1, cv2.CC_STAT_AREA] >= min_area * mask.size):
         return None  # nothing to drop: skip the relabelling
     else:

@@ -74,15 +74,50 @@ class PersonCrops:
         scale = min(1.0, 640 / max(height, width))
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         result = cv2.resize(probability, size, interpolation=cv2.INTER_LINEAR)
+        card = getattr(self.model, "card", None)  # a one-pass model: its input size, so a large crop is made at it
         for left, top, right, _ in chosen:
             side = right - left
             pixels = max(8, round(side))
-            to_crop = np.float32([[pixels / side, 0, -left * pixels / side], [0, pixels / side, -top * pixels / side]])
-            crop = cv2.warpAffine(image, to_crop, (pixels, pixels), borderMode=cv2.BORDER_REPLICATE)
-            answer = cv2.resize(self.model.segment(crop), (pixels, pixels), interpolation=cv2.INTER_LINEAR)
-            # Back onto the working grid; outside the crop the answer is 0, so the maximum keeps the first look.
-            back = np.float32([[side * scale / pixels, 0, left * scale], [0, side * scale / pixels, top * scale]])
-            placed = cv2.warpAffine(answer, back, size, flags=cv2.INTER_LINEAR, borderValue=0)
-            placed[placed < self.threshold] = 0
-            np.maximum(result, placed, out=result)
+            # A square larger than the model's input is sampled straight at the input size (a 720x720 crop made and
+            # shrunk cost ~1.3 ms); a smaller one is cropped at the picture's scale and enlarged by the model's own
+            # resize, as before (sampled once instead, a small person's answer moved by up to 0.09 IoU on a photo).
+            shrinks = card is not None and pixels > max(card.input_size)
+            answer = self._look(image, left, top, side, card.input_size if shrinks else (pixels, pixels))
+            self._place(result, answer, (left * scale, top * scale, side * scale), pixels)
         return result
+
+    def _look(self, image: np.ndarray, left: float, top: float, side: float, size: tuple[int, int]) -> np.ndarray:
+        """The model's answer on the square (``left``, ``top``, ``side``) of ``image``, sampled at ``size``: at the
+        model's input size, the same points a crop at the picture's scale then resized to it would give (once
+        bilinear instead of twice), at a fraction of the pixels."""
+        in_w, in_h = size
+        pixels = max(8, round(side))
+        # input px m -> crop px (m + 0.5) * pixels / in - 0.5 -> picture px crop * side / pixels + left
+        kx, ky = side / in_w, side / in_h
+        ox, oy = left + 0.5 * (kx - side / pixels), top + 0.5 * (ky - side / pixels)
+        to_picture = np.float32([[kx, 0, ox], [0, ky, oy]])
+        crop = cv2.warpAffine(
+            image, to_picture, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
+        )
+        return self.model.segment(crop)
+
+    def _place(self, result: np.ndarray, answer: np.ndarray, square: tuple[float, float, float], pixels: int) -> None:
+        """Raise ``result`` (the working grid) to ``answer`` (the model's map over ``square``: left, top, side in
+        grid px) where the answer calls person; only the grid window under the square is touched."""
+        left, top, side = square
+        height, width = result.shape[:2]
+        x0, y0 = max(0, int(np.floor(left)) - 1), max(0, int(np.floor(top)) - 1)
+        x1, y1 = min(width, int(np.ceil(left + side)) + 1), min(height, int(np.ceil(top + side)) + 1)
+        if x1 <= x0 or y1 <= y0:
+            return
+        ah, aw = answer.shape[:2]
+        # grid px g -> crop px (g - left) * pixels / side -> answer px (crop + 0.5) * a / pixels - 0.5
+        kx, ky = aw / side, ah / side
+        ox, oy = (x0 - left) * kx + 0.5 * (aw / pixels - 1), (y0 - top) * ky + 0.5 * (ah / pixels - 1)
+        to_answer = np.float32([[kx, 0, ox], [0, ky, oy]])
+        placed = cv2.warpAffine(
+            answer, to_answer, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=0
+        )
+        placed[placed < self.threshold] = 0
+        window = result[y0:y1, x0:x1]
+        np.maximum(window, placed, out=window)

@@ -35,7 +35,7 @@ class Script:
         self.answers = list(answers)
         self.calls = 0
 
-    def detect(self, image: np.ndarray) -> list[Found]:
+    def detect(self, image: np.ndarray, half: np.ndarray | None = None) -> list[Found]:
         answer = self.answers[min(self.calls, len(self.answers) - 1)]
         self.calls += 1
         return answer
@@ -273,6 +273,33 @@ def test_in_video_a_sure_face_lets_the_costly_detectors_rest_for_two_looks_in_th
     for _ in range(3):
         kept(matte_with(TORSO), "all", faceless)
     assert faceless.person.calls == 3  # no face: every look is a full one
+
+
+def test_the_person_and_full_range_detectors_rest_on_different_looks() -> None:
+    # Each costs most of a look at 720p (person ~12 ms, full-range ~5): on one frame they made the step's peak.
+    face = Found(0.9, (70.0, 45.0, 90.0, 65.0))
+    log: list[tuple[int, str]] = []
+    now = [0]  # the look being made
+
+    class Logged(Script):
+        def __init__(self, name: str, *answers: list[Found]) -> None:
+            super().__init__(*answers)
+            self.name = name
+
+        def detect(self, image: np.ndarray, half: np.ndarray | None = None) -> list[Found]:
+            log.append((now[0], self.name))
+            return super().detect(image, half)
+
+    person, sure, far = Logged("person", [body(0.95, 65, 40, 140)]), Logged("sure", [face]), Logged("far", [])
+    check = people_check(person, (sure, far), every=1)
+    for look in range(9):
+        now[0] = look
+        assert kept(matte_with(TORSO, ARM), "all", check) == {TORSO, ARM}
+    assert (sure.calls, person.calls) == (9, 3)
+    assert far.calls == 4  # the first look (no sure face yet), then once in three
+    person_looks = {n for n, name in log if name == "person"}
+    far_looks = {n for n, name in log if name == "far"}
+    assert person_looks & far_looks == {0}  # only the first look, before any sure face, runs everything
 
 
 class Recorder:

@@ -80,7 +80,7 @@ class FakeDetector:
         self.faces = faces or []
         self.calls = 0
 
-    def detect(self, image: np.ndarray) -> list[Face]:
+    def detect(self, image: np.ndarray, half: np.ndarray | None = None) -> list[Face]:
         self.calls += 1
         return list(self.faces)
 

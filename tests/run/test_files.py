@@ -51,3 +51,45 @@ def test_visualize_on_a_video_draws_each_frame_with_its_own_detections(
     assert len({e.tobytes() for e in expected}) == len(frames)  # the frames' drawings differ: the check can fail
     for picture, wanted in zip(sink.images, expected, strict=True):
         assert np.array_equal(picture, wanted)
+
+
+def test_a_file_is_decoded_in_one_thread_and_analysed_in_another_every_frame_in_order(tmp_path: Path) -> None:
+    """Three threads keep both cores busy: decoding apart from the model and matte, the composite in the caller."""
+    import threading
+
+    from bgblur.effects.blur import BlurBackground
+
+    clip = tmp_path / "twelve.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (160, 120))
+    for i in range(12):
+        writer.write(np.full((120, 160, 3), 20 * i, np.uint8))  # each frame its own grey: the order shows
+    writer.release()
+    threads: dict[str, set[int]] = {"read": set(), "segment": set()}
+    seen: list[float] = []
+
+    class Reading(VideoFileSource):
+        def read(self):
+            threads["read"].add(threading.get_ident())
+            return super().read()
+
+    class Grey:
+        """Calls everything person, noting the thread and the frame's grey level."""
+
+        name = "grey"
+        default_threshold = 0.5
+
+        def segment(self, image: np.ndarray) -> np.ndarray:
+            threads["segment"].add(threading.get_ident())
+            seen.append(float(image.mean()))
+            return np.ones((8, 8), np.float32)
+
+    sink = MemorySink()
+    pipeline = Pipeline(Grey(), MatteMaker(0.5, temporal=False), BlurBackground(21), Outputs(result=sink))
+    with Reading(clip) as source:
+        run_pipeline(pipeline, source, progress=False)
+    pipeline.close()
+    assert len(sink.images) == 12 and len(seen) == 12
+    assert seen == sorted(seen) and seen[-1] - seen[0] > 150  # every frame, in order
+    main = threading.get_ident()
+    assert len(threads["read"]) == len(threads["segment"]) == 1
+    assert threads["read"] != threads["segment"] and main not in threads["read"] | threads["segment"]
