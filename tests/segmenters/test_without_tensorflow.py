@@ -88,7 +88,5 @@ def test_the_doctor_gives_mask_rcnn_a_line_with_the_reason() -> None:
     lines = [line for line in result.stdout.splitlines() + result.stderr.splitlines() if "Mask R-CNN" in line]
     assert len(lines) == 1, result.stdout + result.stderr
     assert (
-        "cannot run here" in lines[0]
-        and "no TensorFlow importer" in lines[0]
-        and "opencv-python>=5.0,<5.1" in lines[0]
+        "cannot run here" in lines[0] and "no TensorFlow importer" in lines[0] and "opencv-python>=5.0,<5.1" in lines[0]
     )
