@@ -7,14 +7,24 @@ import argparse
 from bgblur.frames import KERNEL_LIMITS
 
 
-def fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is outside 0..1")
-    return value
+def number_in(low: float, high: float, why: str = ""):
+    """A number from ``low`` to ``high`` (both included); ``why`` is added to the refusal in brackets."""
+    note = f" ({why})" if why else ""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is outside {low:g}..{high:g}{note}")
+        return value
+
+    return parse
+
+
+fraction = number_in(0.0, 1.0)
+zoom = number_in(1.0, 8.0, "how far the view may zoom in; 2 is the default")
 
 
 def kernel_size(text: str) -> int:
@@ -41,16 +51,6 @@ def positive(kind: type):
         return value
 
     return parse
-
-
-def zoom(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 1.0 <= value <= 8.0:
-        raise argparse.ArgumentTypeError(f"{text} is outside 1..8 (how far the view may zoom in; 2 is the default)")
-    return value
 
 
 def frame_index(text: str) -> int:
