@@ -160,19 +160,35 @@ def _box(stack: np.ndarray, box: int, scratch: dict[str, np.ndarray], name: str)
     return means
 
 
-def _on_grid(index: np.ndarray, width: int, factor: int) -> tuple[np.ndarray, np.ndarray]:
+# cv2.remap takes maps under 32767 px a side (SHRT_MAX): more points than this go in rows of this many.
+REMAP_ROW = 16384
+
+
+def _on_grid(index: np.ndarray, width: int, factor: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Where the pixels at flat ``index`` of a ``width``-px picture fall on a grid ``factor`` times coarser (whose
-    pixels stand for the middles of their cells): the maps :func:`_sample` takes, one row of points (remap is
-    several times faster over a 1xN map than an Nx1 one)."""
+    pixels stand for the middles of their cells): the maps :func:`_sample` takes, and how many points they hold.
+    The points go in one row (remap is several times faster over a 1xN map than an Nx1 one), or rows of
+    :data:`REMAP_ROW` when there are more (a 4K frame's edge, a zoomed-in auto-frame), the last padded."""
     rows, cols = np.divmod(index, width)
     scale = np.float32(1 / factor)
-    return ((cols.astype(np.float32) + 0.5) * scale - 0.5)[None], ((rows.astype(np.float32) + 0.5) * scale - 0.5)[None]
+    xs = (cols.astype(np.float32) + 0.5) * scale - 0.5
+    ys = (rows.astype(np.float32) + 0.5) * scale - 0.5
+    count = len(index)
+    if count <= REMAP_ROW:
+        return xs[None], ys[None], count
+    pad = -count % REMAP_ROW
+    return (
+        np.pad(xs, (0, pad), mode="edge").reshape(-1, REMAP_ROW),
+        np.pad(ys, (0, pad), mode="edge").reshape(-1, REMAP_ROW),
+        count,
+    )
 
 
-def _sample(sums: np.ndarray, maps: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def _sample(sums: np.ndarray, maps: tuple[np.ndarray, np.ndarray, int]) -> np.ndarray:
     """``sums`` at the points of ``maps`` (:func:`_on_grid`), bilinearly (NxC)."""
-    sampled = cv2.remap(sums, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return sampled.reshape(-1, sums.shape[2])
+    xs, ys, count = maps
+    sampled = cv2.remap(sums, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return sampled.reshape(-1, sums.shape[2])[:count]
 
 
 def edge_colours(frame: np.ndarray, alpha: np.ndarray, buffers: dict[str, np.ndarray] | None = None) -> Edge:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from pymatting import estimate_foreground_ml
 
+from bgblur.effects import foreground
 from bgblur.effects.backgrounds import ColourBackground
 from bgblur.effects.blur import BlurBackground
 from bgblur.effects.compose import composite
@@ -124,3 +125,18 @@ def test_within_reach_of_pymatting_multilevel_solver_where_the_alpha_is_exact() 
     ours = edge_colours(picture, alpha8).paste(picture.copy())
     assert error_to(ours, person, band) < 2.5 * error_to(reference, person, band)
     assert error_to(reference, person, band) < 0.3 * error_to(picture, person, band)  # the reference is one
+
+
+def test_an_edge_of_more_points_than_remap_takes_in_a_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """cv2.remap refuses maps of 32767 px or more a side; a big frame's edge (a 4K picture, a zoomed auto-frame) has
+    more soft pixels than that (this failed: "dst.cols < SHRT_MAX"). The points then go in rows, and how many a row
+    holds does not change a colour."""
+    picture, alpha8, _, _ = known_scene(3)
+    big_picture, big_alpha = np.tile(picture, (6, 7, 1)), np.tile(alpha8, (6, 7))  # 1440x2240, 42 heads
+    rows = edge_colours(big_picture, big_alpha)
+    assert rows.index.size > 32767
+    assert (big_alpha.reshape(-1)[rows.index] > 0).all() and (big_alpha.reshape(-1)[rows.index] < 255).all()
+    monkeypatch.setattr(foreground, "REMAP_ROW", 1000)
+    shorter = edge_colours(big_picture, big_alpha)
+    np.testing.assert_array_equal(shorter.index, rows.index)
+    np.testing.assert_array_equal(shorter.colour, rows.colour)
