@@ -52,6 +52,13 @@ def _start_painted(display: str, tmp_path: Path, painted: Callable[[np.ndarray],
     pytest.fail(f"the window never showed the picture, twice: see {tmp_path}/unpainted_*.png")
 
 
+def _ended(app: subprocess.Popen) -> str:
+    """The app ended (killed if a failed check left it running) and what it wrote on stderr."""
+    if app.poll() is None:
+        app.kill()
+    return app.communicate(timeout=10)[1]
+
+
 def _quit(app: subprocess.Popen, window: int, display: str) -> None:
     """q quits; pressed again only if a press was missed (see _press_until)."""
     for _ in range(3):
@@ -98,9 +105,7 @@ def test_keys_b_and_v_in_a_real_window(xdisplay: str, testdata: Path, tmp_path: 
         _press_until(window, xdisplay, "v", matte_beside, "the matte beside the output")
         _quit(app, window, xdisplay)
     finally:
-        if app.poll() is None:
-            app.kill()
-        _, err = app.communicate(timeout=10)
+        err = _ended(app)
     assert "Traceback" not in err, err
 
 
@@ -124,7 +129,5 @@ def test_key_z_frames_the_person_in_a_real_window(xdisplay: str, testdata: Path,
         _press_until(window, xdisplay, "z", shows(framed_image), "the framed picture")
         _quit(app, window, xdisplay)
     finally:
-        if app.poll() is None:
-            app.kill()
-        _, err = app.communicate(timeout=10)
+        err = _ended(app)
     assert "Traceback" not in err, err
