@@ -162,12 +162,8 @@ def build_pipeline(options: Options, source: Source, controls: Controls, window=
     if options.visualize:  # (imported here: it needs the Mask R-CNN backend and imutils, which a plain run never loads)
         from bgblur.effects.visualize import Visualizer
 
-        recorder = None
-        if options.mask_rcnn is not None:
-            from bgblur.segmenters.recorder import DetectionRecorder
-
-            segmenter = recorder = DetectionRecorder(segmenter)
-        effect = Visualizer(recorder, matte_maker.threshold)
+        detecting = options.mask_rcnn is not None  # Mask R-CNN: its detections and its colours file
+        effect = Visualizer(segmenter.colors if detecting else None, matte_maker.threshold, detecting=detecting)
     else:
         replacements = [
             ReplaceBackground(b, options.light_wrap) for b in background_choices(options.background, stream.fps)
@@ -176,7 +172,8 @@ def build_pipeline(options: Options, source: Source, controls: Controls, window=
         controls.choice = 1 if options.background else 0  # start on the asked background, else blur
     controls.show_mask, controls.show_fps = options.show_mask, options.show_fps
     controls.auto_frame = options.auto_frame
-    framer = AutoFramer(stream.size, options.auto_frame_zoom, still=stream.still)  # off until asked: key z
+    # Off until asked (key z); none for --visualize, whose drawing is of the whole frame the model saw.
+    framer = None if options.visualize else AutoFramer(stream.size, options.auto_frame_zoom, still=stream.still)
     try:
         outputs = build_outputs(options, stream, window)
     except BaseException:

@@ -123,8 +123,11 @@ def check_combinations(args: argparse.Namespace) -> None:
         raise UsageError("--max-cpu skips the model on some frames, --sync waits for each frame's own matte: pick one")
     if args.end_frame is not None and args.end_frame < args.start_frame:
         raise UsageError(f"--end-frame {args.end_frame} is before --start-frame {args.start_frame}")
-    if args.visualize and (args.background or args.light_wrap):
-        raise UsageError("--visualize shows the model's view on the unblurred frame: drop --background/--light-wrap")
+    if args.visualize and (args.background or args.light_wrap or args.auto_frame):
+        raise UsageError(
+            "--visualize shows the model's view on the whole unblurred frame: "
+            "drop --background/--light-wrap/--auto-frame"
+        )
     if args.no_window and (args.show_mask or args.show_fps) and not args.quiet:
         info("--show-mask and --show-fps draw in the window only; output files keep the input's size, no overlay")
 

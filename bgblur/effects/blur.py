@@ -94,7 +94,7 @@ class BlurBackground:
         self.own_colours = own_colours
         self._buffers = FrameBuffers()
 
-    def __call__(self, frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    def __call__(self, frame: np.ndarray, alpha: np.ndarray, detections: tuple = ()) -> np.ndarray:
         scratch = self._buffers.for_frame(frame)
         if not cv2.countNonZero(alpha):  # nobody found: blur everything, never show the room sharp
             return blur(frame, self.kernel)

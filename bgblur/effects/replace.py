@@ -53,7 +53,7 @@ class ReplaceBackground:
         self.own_colours = own_colours
         self._buffers = FrameBuffers()
 
-    def __call__(self, frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    def __call__(self, frame: np.ndarray, alpha: np.ndarray, detections: tuple = ()) -> np.ndarray:
         scratch = self._buffers.for_frame(frame)
         background = self.background.frame_for((frame.shape[1], frame.shape[0]))
         if self.light_wrap > 0:

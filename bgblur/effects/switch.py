@@ -24,7 +24,7 @@ class EffectSwitch:
         choice = self.controls.choice % self.controls.choices
         return self.blur if choice == 0 else self.replacements[choice - 1]
 
-    def __call__(self, frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    def __call__(self, frame: np.ndarray, alpha: np.ndarray, detections: tuple = ()) -> np.ndarray:
         self.blur.kernel = self.controls.kernel
         return self.current(frame, alpha)
 

@@ -8,7 +8,6 @@ import cv2
 import numpy as np
 
 from bgblur.segmenters.maskrcnn import Detection
-from bgblur.segmenters.recorder import DetectionRecorder
 
 MASK_OPACITY = 0.4  # how much of an instance's colour covers it: the picture stays readable underneath
 
@@ -63,17 +62,19 @@ def draw_matte_overlay(image: np.ndarray, alpha: np.ndarray, colour: tuple[int, 
 
 
 class Visualizer:
-    """The ``--visualize`` effect: Mask R-CNN's detections drawn, or for single-pass models the matte as a
-    translucent overlay, on the unblurred frame."""
+    """The ``--visualize`` effect, on the unblurred frame: a detecting model's detections (Mask R-CNN's, every
+    class, in ``colours``), or for single-pass models the matte as a translucent overlay."""
 
-    def __init__(self, recorder: DetectionRecorder | None = None, mask_threshold: float = 0.3) -> None:
-        self.recorder = recorder
+    def __init__(
+        self, colours: list[tuple[int, int, int]] | None = None, mask_threshold: float = 0.3, *, detecting: bool = False
+    ) -> None:
+        self.colours = colours
         self.mask_threshold = mask_threshold
-        self.colours = recorder.colours if recorder else None
+        self.detecting = detecting  # the model finds instances: draw them (a frame with none shows as it is)
 
-    def __call__(self, frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-        if self.recorder is not None:
-            return draw_detections(frame, self.recorder.detections_for(frame), self.colours, self.mask_threshold)
+    def __call__(self, frame: np.ndarray, alpha: np.ndarray, detections: tuple = ()) -> np.ndarray:
+        if self.detecting:
+            return draw_detections(frame, list(detections), self.colours, self.mask_threshold)
         return draw_matte_overlay(frame, alpha)
 
     def close(self) -> None:

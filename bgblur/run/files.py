@@ -107,7 +107,7 @@ def run_file(
                 slept = clock.wait()
                 if window is not None:
                     window.fps_meter.idle(slept)
-            pipeline.step(frame, None if matte is None else matte.alpha)
+            pipeline.step(frame, matte)
             bar.update(1)
     finally:
         pipeline.times.stop()
@@ -120,5 +120,5 @@ def run_file(
     while source.info.still and last is not None and (window is not None or hold_still) and not controls.stop:
         if window is not None:
             frame, matte = last
-            pipeline.step(frame, None if matte is None else matte.alpha, repeat=0)
+            pipeline.step(frame, matte, repeat=0)
         time.sleep(STILL_REFRESH)

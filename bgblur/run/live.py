@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -175,17 +176,16 @@ class LiveLoop:
     def _show(self, frame: Frame, latest: tuple[Matte, np.ndarray] | None) -> None:
         """``frame`` with the newest matte carried onto it (or none yet: the whole frame is blurred)."""
         start = time.perf_counter()
-        alpha = None
+        matte = None
         if latest is not None and self.pipeline.needs_matte():
             matte, picture = latest
-            alpha = matte.alpha
             age = frame.index - matte.index
             if age > NO_WARP_AGE and self.budget is None:
-                alpha = self.warper.warp(alpha, picture, frame.image)
+                matte = replace(matte, alpha=self.warper.warp(matte.alpha, picture, frame.image))
                 self.times.lap("warp", start)
             self.times.measure("matte age (frames)", age)
             self.times.measure("matte age (ms)", (frame.timestamp - matte.timestamp) * 1000)
-        self.pipeline.step(frame, alpha, repeat=self.pacer.repeats(frame.timestamp))
+        self.pipeline.step(frame, matte, repeat=self.pacer.repeats(frame.timestamp))
         # Capture to shown; both clocks are time.monotonic (LiveSource, SimulatedCamera).
         self.times.measure("latency (ms)", (time.monotonic() - frame.timestamp) * 1000)
 

@@ -91,18 +91,20 @@ class Pipeline:
         if not self.in_range(frame):
             return None
         start = time.perf_counter()
-        probability = self.segmenter.segment(frame.image)
+        found = self.segmenter.find(frame.image)
         start = self.times.lap("inference", start)
         self.times.count("inference calls")
-        alpha, people = self.matte_maker.analyse(probability, frame.image)
+        alpha, people = self.matte_maker.analyse(found.probability, frame.image)
         self.times.lap("matte", start)
-        return Matte(alpha, frame.index, frame.timestamp, people=people)
+        return Matte(alpha, frame.index, frame.timestamp, people=people, detections=found.detections)
 
-    def step(self, frame: Frame, alpha: np.ndarray | None, repeat: int = 1) -> None:
-        """Make and deliver the picture for ``frame`` with its matte ``alpha`` (computed on it, or carried onto it;
-        None when there is none yet: privacy then blurs the whole frame). ``repeat``: write it that many times."""
+    def step(self, frame: Frame, matte: Matte | None, repeat: int = 1) -> None:
+        """Make and deliver the picture for ``frame`` with its ``matte`` (computed on it, or carried onto it; None
+        when there is none yet: privacy then blurs the whole frame). The effect gets its alpha and the model's
+        detections. ``repeat``: write it that many times."""
         start = time.perf_counter()
         image = frame.image
+        alpha, detections = (None, ()) if matte is None else (matte.alpha, matte.detections)
         if not self.in_range(frame):
             result, alpha = image, None
         else:
@@ -112,7 +114,7 @@ class Pipeline:
                 start = self.times.lap("framing", start)
             if alpha is None and self.needs_matte():  # nobody seen yet: never show the room sharp
                 alpha = np.zeros(image.shape[:2], np.uint8)
-            result = self.effect(image, alpha) if self.controls.privacy else image
+            result = self.effect(image, alpha, detections) if self.controls.privacy else image
         if self.controls.mirror:
             result, alpha = mirrored(result), mirrored(alpha)
         start = self.times.lap("composite", start)

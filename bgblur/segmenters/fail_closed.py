@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from bgblur.errors import BgblurError, warn
-from bgblur.segmenters.base import Segmenter
+from bgblur.segmenters.base import Segmentation, Segmenter
 
 
-class FailClosedSegmenter:
+class FailClosedSegmenter(Segmenter):
     """Wraps a segmenter so a model failure never shows the room: a frame the model fails on counts as having
     nobody in it, so privacy mode blurs it whole. The first failure is reported at once; ``failures`` counts
     them so the run can end with an error. A :class:`BgblurError` (a setup the user must fix) still stops the
@@ -24,13 +24,16 @@ class FailClosedSegmenter:
         self.calls = 0
 
     def segment(self, image: np.ndarray) -> np.ndarray:
+        return self.find(image).probability
+
+    def find(self, image: np.ndarray) -> Segmentation:
         self.calls += 1
         try:
-            return self.segmenter.segment(image)
+            return self.segmenter.find(image)
         except BgblurError:  # a model that does not fit its files or card: the user must fix it, stop now
             raise
         except Exception as exc:  # any other failure: fail closed, keep the run (and the call) going
             self.failures += 1
             if self.failures == 1:
                 warn(f"the model failed on a frame ({type(exc).__name__}: {exc}); such frames are blurred whole")
-            return np.zeros(image.shape[:2], np.float32)
+            return Segmentation(np.zeros(image.shape[:2], np.float32))

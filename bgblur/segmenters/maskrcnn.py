@@ -21,6 +21,7 @@ import numpy as np
 
 from bgblur.errors import BgblurError
 from bgblur.models import MASK_RCNN_HINT
+from bgblur.segmenters.base import Segmentation, Segmenter
 from bgblur.segmenters.dnn import read_net, tensorflow_unsupported
 
 GRAPH = "frozen_inference_graph.pb"
@@ -61,7 +62,7 @@ def read_colors(path: Path) -> list[tuple[int, int, int]]:
     return colors
 
 
-class MaskRCNNSegmenter:
+class MaskRCNNSegmenter(Segmenter):
     """Instance segmentation; ``segment`` returns the chosen person(s) as a soft matte, ``detect`` everything."""
 
     name = "mask-rcnn"
@@ -153,7 +154,12 @@ class MaskRCNNSegmenter:
         return matte
 
     def segment(self, image: np.ndarray) -> np.ndarray:
-        return self.matte_from(self.detect(image), (image.shape[1], image.shape[0]))
+        return self.find(image).probability
+
+    def find(self, image: np.ndarray) -> Segmentation:
+        """The person matte and every detection (all classes) behind it."""
+        detections = self.detect(image)
+        return Segmentation(self.matte_from(detections, (image.shape[1], image.shape[0])), tuple(detections))
 
 
 def paste_mask(matte: np.ndarray, mask: np.ndarray, box: tuple[int, int, int, int]) -> None:

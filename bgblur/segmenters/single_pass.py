@@ -28,6 +28,7 @@ import numpy as np
 
 from bgblur.errors import BgblurError
 from bgblur.models import check_model_file
+from bgblur.segmenters.base import Segmenter
 from bgblur.segmenters.dnn import opencv_reason
 from bgblur.segmenters.fast_head import split_head
 from bgblur.segmenters.runtimes import Network, NetworkError, load_network
@@ -150,7 +151,7 @@ def load_card(model: Path) -> ModelCard:
     )
 
 
-class SinglePassSegmenter:
+class SinglePassSegmenter(Segmenter):
     """One forward pass per frame at the card's input size; the person channel resized to the frame."""
 
     def __init__(

@@ -23,6 +23,7 @@ import math
 import cv2
 import numpy as np
 
+from bgblur.segmenters.base import Segmenter
 from bgblur.segmenters.single_pass import SinglePassSegmenter
 
 MIN_OVERLAP = 0.5  # neighbouring tiles share at least half a tile
@@ -49,7 +50,7 @@ def edge_weights(size: int, first: bool, last: bool) -> np.ndarray:
     return weights
 
 
-class TiledSegmenter:
+class TiledSegmenter(Segmenter):
     """Wraps a :class:`SinglePassSegmenter`: minimum of its whole-frame answer and its blended tiled answer."""
 
     def __init__(self, inner: SinglePassSegmenter) -> None:

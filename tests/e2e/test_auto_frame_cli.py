@@ -117,7 +117,7 @@ def test_a_person_walking_across_is_followed(testdata: Path, tmp_path: Path) -> 
         try:
             while (frame := source.read()) is not None:
                 matte = pipeline.analyse(frame)
-                pipeline.step(frame, matte.alpha)
+                pipeline.step(frame, matte)
                 windows.append(pipeline.framer.window)
         finally:
             pipeline.close()

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
+from bgblur.cli import parse_options
 from bgblur.effects.visualize import MASK_OPACITY, draw_detections
+from bgblur.errors import UsageError
 from bgblur.segmenters.maskrcnn import Detection
 
 RED, CYAN = (0, 0, 255), (255, 255, 0)
@@ -42,3 +45,10 @@ def test_crafted_detections_are_drawn_where_they_say(testdata: Path) -> None:
     # Labels: text in the box colour just above each box.
     assert (out[30:58, 100:300] == RED).all(axis=2).sum() > 30
     assert (out[70:98, 500:700] == CYAN).all(axis=2).sum() > 30
+
+
+@pytest.mark.parametrize("extra", [["--auto-frame"], ["--background", "green"], ["--light-wrap"]])
+def test_visualize_refuses_what_would_move_or_hide_the_model_view(extra: list[str]) -> None:
+    """The drawing is of the whole frame the model saw: a crop or another background would misplace it."""
+    with pytest.raises(UsageError, match="--visualize shows the model's view on the whole unblurred frame"):
+        parse_options(["--visualize", *extra])

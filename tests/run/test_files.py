@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from pathlib import Path
 
 import cv2
@@ -12,8 +12,8 @@ from util import MemorySink
 from bgblur.effects.visualize import Visualizer, draw_detections
 from bgblur.matte import MatteMaker
 from bgblur.run import Outputs, Pipeline, run_pipeline
+from bgblur.segmenters.base import Segmentation, Segmenter
 from bgblur.segmenters.maskrcnn import MaskRCNNSegmenter
-from bgblur.segmenters.recorder import DetectionRecorder
 from bgblur.sources.files import VideoFileSource
 
 
@@ -31,22 +31,46 @@ def test_visualize_on_a_video_draws_each_frame_with_its_own_detections(
     frames = [capture.read()[1] for _ in names]
     capture.release()
 
-    class SlowDrawing(Visualizer):
-        """Gives the model thread time to finish the next frame before this one is drawn (the race to catch)."""
+    model = MaskRCNNSegmenter(mrcnn_dir)
+    found = threading.Semaphore(0)
+    answers: list[tuple] = []  # the model's detections, frame by frame (it segments in frame order)
 
-        def __call__(self, frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-            time.sleep(1.5)
-            return super().__call__(frame, alpha)
+    class Counting(Segmenter):
+        """The model, telling the drawing when it has finished a frame."""
 
-    recorder = DetectionRecorder(MaskRCNNSegmenter(mrcnn_dir))
+        name, default_threshold = model.name, model.default_threshold
+
+        def segment(self, image: np.ndarray) -> np.ndarray:
+            return self.find(image).probability
+
+        def find(self, image: np.ndarray) -> Segmentation:
+            answer = model.find(image)
+            answers.append(answer.detections)
+            found.release()
+            return answer
+
+    class LateDrawing(Visualizer):
+        """Draws frame i only once the model has finished frame i + 1 (the race to catch: newer detections
+        exist while an older frame is drawn)."""
+
+        drawn = 0
+
+        def __call__(self, frame: np.ndarray, alpha: np.ndarray, detections: tuple = ()) -> np.ndarray:
+            wanted = 2 if self.drawn == 0 else 1  # frame 0 waits for frames 0 and 1, then one more each
+            for _ in range(wanted if self.drawn + 1 < len(names) else 0):
+                assert found.acquire(timeout=60)
+            self.drawn += 1
+            return super().__call__(frame, alpha, detections)
+
     sink = MemorySink()
-    pipeline = Pipeline(recorder, MatteMaker(0.3), SlowDrawing(recorder, 0.3), Outputs(result=sink))
+    pipeline = Pipeline(
+        Counting(), MatteMaker(0.3), LateDrawing(model.colors, 0.3, detecting=True), Outputs(result=sink)
+    )
     with VideoFileSource(clip) as source:
         run_pipeline(pipeline, source, progress=False)
     pipeline.close()
 
-    reference = MaskRCNNSegmenter(mrcnn_dir)
-    expected = [draw_detections(f, reference.detect(f), reference.colors, mask_threshold=0.3) for f in frames]
+    expected = [draw_detections(f, list(d), model.colors, 0.3) for f, d in zip(frames, answers, strict=True)]
     assert len(sink.images) == len(frames)
     assert len({e.tobytes() for e in expected}) == len(frames)  # the frames' drawings differ: the check can fail
     for picture, wanted in zip(sink.images, expected, strict=True):
@@ -55,8 +79,6 @@ def test_visualize_on_a_video_draws_each_frame_with_its_own_detections(
 
 def test_a_file_is_decoded_in_one_thread_and_analysed_in_another_every_frame_in_order(tmp_path: Path) -> None:
     """Three threads keep both cores busy: decoding apart from the model and matte, the composite in the caller."""
-    import threading
-
     from bgblur.effects.blur import BlurBackground
 
     clip = tmp_path / "twelve.mp4"
@@ -72,7 +94,7 @@ def test_a_file_is_decoded_in_one_thread_and_analysed_in_another_every_frame_in_
             threads["read"].add(threading.get_ident())
             return super().read()
 
-    class Grey:
+    class Grey(Segmenter):
         """Calls everything person, noting the thread and the frame's grey level."""
 
         name = "grey"

@@ -16,6 +16,7 @@ from bgblur.frames import Frame
 from bgblur.matte import MatteMaker
 from bgblur.run import Outputs, Pipeline, run_pipeline
 from bgblur.run.live import InferenceWorker, OutputPacer
+from bgblur.segmenters.base import Segmenter
 from bgblur.sources.simulated import SimulatedCamera
 
 SIZE = (96, 64)  # width, height: small pictures keep these tests fast
@@ -30,7 +31,7 @@ def tag_of(image: np.ndarray) -> int:
     return round(float(np.median(image)) / 2)
 
 
-class SlowSegmenter:
+class SlowSegmenter(Segmenter):
     """A real segmenter that sleeps, records which frames it saw and how many calls overlapped.
 
     Its matte is a vertical band whose position encodes the frame's tag, so a matte can be matched to its frame.

@@ -13,12 +13,13 @@ from bgblur.effects.blur import BlurBackground, blur
 from bgblur.matte import MatteMaker
 from bgblur.run import Outputs, Pipeline, run_pipeline
 from bgblur.segmenters import create_segmenter
+from bgblur.segmenters.base import Segmenter
 from bgblur.segmenters.fail_closed import FailClosedSegmenter
 from bgblur.sources.files import VideoFileSource
 from bgblur.sources.simulated import SimulatedCamera
 
 
-class FlakyModel:
+class FlakyModel(Segmenter):
     """The real selfie model, except that it raises on the frames (calls) it is told to."""
 
     name = "flaky"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bgblur.frames import Controls, Frame
+from bgblur.frames import Controls, Frame, Matte
 from bgblur.run import Outputs, Pipeline
 from bgblur.sinks.overlays import FpsMeter, side_by_side
 
@@ -35,7 +35,7 @@ def test_side_by_side_puts_the_matte_right_of_the_output() -> None:
     pipeline = Pipeline(None, None, None, Outputs(window=window), controls=controls)  # type: ignore[arg-type]
     picture = result.copy()
     picture[:, :20] = 200
-    pipeline.step(Frame(picture, 0, 0.0), alpha)
+    pipeline.step(Frame(picture, 0, 0.0), Matte(alpha, 0, 0.0))
     mirrored = side_by_side(*window.shown[-1])
     assert (mirrored[:, 100:] == 255).all() and (mirrored[:, 60:100] == 0).all()
     assert (mirrored[:, 40:60] == 200).all() and (mirrored[:, :40] == 7).all()
