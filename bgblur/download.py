@@ -203,13 +203,13 @@ def _reason(exc: BaseException, timeout: tuple[float, float]) -> str:
         return f"the server sent nothing for {timeout[1]:g} s"
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return "the connection broke before the end of the file"
-    seen: set[int] = set()
+    seen: list[BaseException] = []  # (a short chain: compared by identity, as a cycle guard)
     pending: list[object] = [exc]
     while pending:  # the socket's own error is somewhere in the chain: "Connection refused", a DNS failure, ...
         error = pending.pop()
-        if not isinstance(error, BaseException) or id(error) in seen:
+        if not isinstance(error, BaseException) or any(error is old for old in seen):
             continue
-        seen.add(id(error))
+        seen.append(error)
         if isinstance(error, socket.gaierror):
             return f"cannot look up the server's name ({error.strerror}: offline?)"
         if isinstance(error, OSError) and error.strerror:

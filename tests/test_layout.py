@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "bgblur"
 SHARED = {"errors", "native", "frames", "imaging", "models", "threads"}
 STAGES = ["shared", "sources", "segmenters", "matte", "effects", "sinks", "run", "app"]
 MAX_LINES = 350
+MAX_FUNCTION = 80
 
 
 def module_name(path: Path) -> str:
@@ -116,6 +117,17 @@ def test_no_private_name_is_taken_from_another_module(module: str) -> None:
 def test_no_module_is_over_350_lines(module: str) -> None:
     lines = len(MODULES[module].read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_LINES, f"{module}: {lines} lines"
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_function_is_over_80_lines_and_nothing_is_keyed_by_id(module: str) -> None:
+    """A function fits on a screen; what a frame's analysis found travels as data, never looked up by ``id()``."""
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    long = {f.name: f.end_lineno - f.lineno + 1 for f in functions if f.end_lineno - f.lineno + 1 > MAX_FUNCTION}
+    assert not long, f"{module}: functions over {MAX_FUNCTION} lines: {long}"
+    calls = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "id"]
+    assert not calls, f"{module}: id() at lines {calls}"
 
 
 def test_the_layout_has_the_stage_packages() -> None:
