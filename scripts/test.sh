@@ -8,7 +8,8 @@
 #     their hashes) and bgblur itself, editable; reinstalled only when the lock or pyproject.toml changed;
 #   - MediaPipe's pose model, into the checkout's models/ (bgblur --download pose checks it, fetches it only when
 #     missing).
-# then runs the linters and the tests. Run again, it skips what is already there. The test data is the shared
+# then runs the linters and the tests: with no arguments the unit tests on every core, then the end-to-end runs one at
+# a time; with arguments, pytest with those. Run again, it skips what is already there. The test data is the shared
 # folder, ../shared beside this checkout (or $BGBLUR_SHARED).
 #
 #   scripts/test.sh --newest [pytest args]   the same suite in .venv-newest, on the newest releases that
@@ -88,4 +89,14 @@ ruff check .
 ruff format --check .
 # The tests run bgblur as a user would: never with your own defaults file (~/.config/bgblur/config.toml).
 export BGBLUR_CONFIG=
-exec python -m pytest "$@"
+if (($#)); then
+    exec python -m pytest "$@"
+fi
+# The whole suite in two parts: the unit tests spread over the cores (pytest-xdist; the tests sharing the developer
+# set's evaluation stay in one worker), then the end-to-end runs one at a time (they measure frame rates, drive real
+# windows and streams: a busy neighbour would make them flaky). Both parts always run; either failing fails.
+cores=$(python -c 'from bgblur.threads import usable_cores; print(usable_cores())')
+status=0
+python -m pytest -m "not e2e" -n "$cores" --dist loadgroup || status=$?
+python -m pytest -m e2e || status=$?
+exit "$status"

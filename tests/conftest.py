@@ -16,11 +16,15 @@ SHARED = Path(os.environ.get("BGBLUR_SHARED", REPO.parent / "shared")).resolve()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On an OpenCV without the TensorFlow importer (5.1 and later, outside the tested range), the tests that need
-    it say so and skip: those marked ``tensorflow`` and those using the Mask R-CNN folder. Under the lock (and so in
-    CI) the importer is there and they all run."""
+    """The tests sharing the developer set's evaluation run in one xdist worker. On an OpenCV without the TensorFlow
+    importer (5.1 and later, outside the tested range), the tests that need it say so and skip: those marked
+    ``tensorflow`` and those using the Mask R-CNN folder. Under the lock (and so in CI) the importer is there and
+    they all run."""
     from bgblur.segmenters.dnn import tensorflow_unsupported
 
+    for item in items:  # with pytest-xdist (-n): the developer set is evaluated once, by one worker
+        if "evaluation" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("evaluation"))
     reason = tensorflow_unsupported()
     if reason is None:
         return
@@ -94,14 +98,18 @@ def mrcnn_dir(models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
     for name in ("mask_rcnn_inception_v2_coco_2018_01_28.pbtxt", "object_detection_classes_coco.txt", "colors.txt"):
         target = cache / name
         if not target.exists():
-            target.write_bytes(_require(src / name).read_bytes())
+            partial = target.with_name(f"{name}.{os.getpid()}")
+            partial.write_bytes(_require(src / name).read_bytes())
+            os.replace(partial, target)
     pb = cache / "frozen_inference_graph.pb"
     if not pb.exists() or pb.stat().st_size < 60_000_000:
         tool = _require(models_dir / "tools" / "make_synthetic_mrcnn_pb.py")
+        partial = pb.with_name(f"{pb.name}.{os.getpid()}")  # written aside, then moved: xdist workers may race
         subprocess.run(
-            [sys.executable, str(tool), str(cache / "mask_rcnn_inception_v2_coco_2018_01_28.pbtxt"), str(pb), "8"],
+            [sys.executable, str(tool), str(cache / "mask_rcnn_inception_v2_coco_2018_01_28.pbtxt"), str(partial), "8"],
             check=True,
         )
+        os.replace(partial, pb)
     return cache
 
 
