@@ -214,11 +214,12 @@ def test_default_false_person_on_photos_without_people_stays_under_its_ceiling(r
 
 
 def test_the_main_person_is_whole_on_every_one_person_photo(runs) -> None:
-    """Files keep everyone by default; ``main`` (the live default) must not cut the one person either."""
+    """Files keep everyone by default; ``main`` (the live default) must not cut the one person either: no one-person
+    photo scores lower under ``main`` than under ``all`` (measured: the same on four, the window 0.895 -> 0.966)."""
     one = [s for s in _images(runs["default"], True) if s.people == 1]
     assert len(one) == 5
     for s in one:
-        assert runs["main"][s.name].iou >= s.iou - 0.01, s.name
+        assert runs["main"][s.name].iou >= s.iou - 0.001, s.name
 
 
 def test_every_photo_with_people_keeps_someone(runs) -> None:
