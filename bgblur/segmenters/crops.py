@@ -5,11 +5,14 @@ The selfie model squeezes the whole picture into 256x256: a runner 100 px tall i
 few dozen input pixels, and loses legs and arms; a group of skiers loses the far ones. :class:`PersonCrops` is
 given the boxes to look at again — the matte step passes the people its presence check found (their whole-body
 extents) and the regions of the first look's matte — runs the model on a square around each (1.3x the box's
-longer side, moved inside the picture) and takes, per pixel, the **maximum** of the crop's answer and the first
-look's: a crop only adds the parts of a person the first look missed; everything outside the crops is the first
-look's. A square as large as the frame's long side magnifies nothing and is skipped, and so is one about the
-same as a square already looked at (a region's square and its person's body square differ: both are looked at).
-Cost: one model pass per square, at most :data:`MAX_CROPS`.
+longer side, moved inside the picture) and takes, per pixel, the **maximum** of the second look's answer and the
+first look's: a crop only adds the parts of a person the first look missed; everything outside the crops is the
+first look's. Where squares overlap, the **closest look** answers: a pixel inside a smaller square takes that
+square's answer, not a larger square's (a region's square inside its person's body square: the body square adds
+only what lies outside the region's; merged by maximum, each crop added its own leak, and the hike clip scored
+less with both kinds than with either alone). A square as large as the frame's long side magnifies nothing and
+is skipped; of two squares about the same, the smaller is looked at. Cost: one model pass per square, at most
+:data:`MAX_CROPS`.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ def _iou(a: Box, b: Box) -> float:
 def squares(boxes: list[Box], size: tuple[int, int], margin: float = MARGIN) -> list[Box]:
     """The squares to look at again for ``boxes`` (in order of importance) in a picture of ``size`` (w, h):
     1.3x each box's longer side (at most the picture's shorter side), centred on it, moved inside the picture;
-    none as large as the picture's long side, none about the same as one already chosen; at most :data:`MAX_CROPS`."""
+    none as large as the picture's long side; of two about the same, the smaller (the closer look, in the place of
+    the first chosen); at most :data:`MAX_CROPS`."""
     width, height = size
     chosen: list[Box] = []
     for x0, y0, x1, y1 in boxes:
@@ -46,8 +50,11 @@ def squares(boxes: list[Box], size: tuple[int, int], margin: float = MARGIN) -> 
         left = min(max((x0 + x1 - side) / 2, 0.0), width - side)
         top = min(max((y0 + y1 - side) / 2, 0.0), height - side)
         square = (left, top, left + side, top + side)
-        if all(_iou(square, other) < SAME_SQUARE for other in chosen):
+        same = next((i for i, other in enumerate(chosen) if _iou(square, other) >= SAME_SQUARE), None)
+        if same is None:
             chosen.append(square)
+        elif side < chosen[same][2] - chosen[same][0]:
+            chosen[same] = square
         if len(chosen) == MAX_CROPS:
             break
     return chosen
@@ -74,8 +81,9 @@ class PersonCrops:
         scale = min(1.0, 640 / max(height, width))
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         result = cv2.resize(probability, size, interpolation=cv2.INTER_LINEAR)
+        second = np.zeros_like(result)  # the second look: per pixel, the answer of the smallest square over it
         card = getattr(self.model, "card", None)  # a one-pass model: its input size, so a large crop is made at it
-        for left, top, right, _ in chosen:
+        for left, top, right, _ in sorted(chosen, key=lambda square: square[0] - square[2]):  # largest first
             side = right - left
             pixels = max(8, round(side))
             # A square larger than the model's input is sampled straight at the input size (a 720x720 crop made and
@@ -83,7 +91,8 @@ class PersonCrops:
             # resize, as before (sampled once instead, a small person's answer moved by up to 0.09 IoU on a photo).
             shrinks = card is not None and pixels > max(card.input_size)
             answer = self._look(image, left, top, side, card.input_size if shrinks else (pixels, pixels))
-            self._place(result, answer, (left * scale, top * scale, side * scale), pixels)
+            self._place(second, answer, (left * scale, top * scale, side * scale), pixels)
+        np.maximum(result, second, out=result)
         return result
 
     def _look(self, image: np.ndarray, left: float, top: float, side: float, size: tuple[int, int]) -> np.ndarray:
@@ -101,13 +110,14 @@ class PersonCrops:
         )
         return self.model.segment(crop)
 
-    def _place(self, result: np.ndarray, answer: np.ndarray, square: tuple[float, float, float], pixels: int) -> None:
-        """Raise ``result`` (the working grid) to ``answer`` (the model's map over ``square``: left, top, side in
-        grid px) where the answer calls person; only the grid window under the square is touched."""
+    def _place(self, second: np.ndarray, answer: np.ndarray, square: tuple[float, float, float], pixels: int) -> None:
+        """Write ``answer`` (the model's map over ``square``: left, top, side in grid px), where it calls person
+        and 0 elsewhere, over the grid pixels inside the square of ``second`` (the working grid): it replaces what
+        a larger square answered there."""
         left, top, side = square
-        height, width = result.shape[:2]
-        x0, y0 = max(0, int(np.floor(left)) - 1), max(0, int(np.floor(top)) - 1)
-        x1, y1 = min(width, int(np.ceil(left + side)) + 1), min(height, int(np.ceil(top + side)) + 1)
+        height, width = second.shape[:2]
+        x0, y0 = max(0, int(np.ceil(left))), max(0, int(np.ceil(top)))
+        x1, y1 = min(width, int(np.floor(left + side))), min(height, int(np.floor(top + side)))
         if x1 <= x0 or y1 <= y0:
             return
         ah, aw = answer.shape[:2]
@@ -119,5 +129,4 @@ class PersonCrops:
             answer, to_answer, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=0
         )
         placed[placed < self.threshold] = 0
-        window = result[y0:y1, x0:x1]
-        np.maximum(window, placed, out=window)
+        second[y0:y1, x0:x1] = placed

@@ -81,6 +81,7 @@ def matte_with(*rects: tuple[int, int, int, int]) -> np.ndarray:
 TORSO = (60, 40, 100, 180)  # the person's head and body
 ARM = (110, 90, 125, 130)  # their hand, cut off from the body by something in front
 CUP = (160, 150, 195, 195)  # an object the model calls person, no detection near it
+CUT = (60, 40, 100, 200)  # the person's head and body, cut by the picture's lower border
 
 
 def kept(mask: np.ndarray, people: str, check: PresenceCheck) -> set[tuple[int, int, int, int]]:
@@ -132,7 +133,7 @@ def test_a_face_the_verifier_rejects_is_no_evidence_on_its_own() -> None:
     assert verifier.calls == 1 and check.found() == ()
     # The same face on a person the person detector finds: that person counts (a small face fails, too).
     check = people_check(Script([body(0.6, 65, 40, 140)]), (Script([face]),), verifier=Verdict(False), still=True)
-    assert kept(matte_with(TORSO, CUP), "all", check) == {TORSO, CUP}
+    assert kept(matte_with(CUT, CUP), "all", check) == {TORSO, CUP}
 
 
 def test_a_face_under_40_px_is_not_asked_and_counts_only_with_a_person_detection() -> None:
@@ -141,17 +142,30 @@ def test_a_face_under_40_px_is_not_asked_and_counts_only_with_a_person_detection
     check = people_check(None, (Script([small]),), verifier=verifier, still=True, min_face=40)
     assert kept(matte_with(TORSO), "all", check) == set() and verifier.calls == 0
     check = people_check(Script([body(0.6, 65, 40, 140)]), (Script([small]),), still=True, min_face=40)
-    assert kept(matte_with(TORSO), "all", check) == {TORSO}  # the weak detection, where the matte agrees
+    assert kept(matte_with(CUT), "all", check) == {TORSO}  # the weak detection, where the matte agrees
 
 
 def test_on_a_still_a_weak_detection_counts_only_where_the_matte_agrees() -> None:
     weak = [body(0.4, 65, 40, 140)]
-    assert kept(matte_with(TORSO), "all", people_check(Script(weak), still=True)) == {TORSO}
+    assert kept(matte_with(CUT), "all", people_check(Script(weak), still=True)) == {TORSO}  # cut by the border
     # The same weak detection over empty matte: the cup elsewhere is not explained by it.
     assert kept(matte_with(CUP), "all", people_check(Script([body(0.4, 10, 10, 60)]), still=True)) == set()
     # Below clear (0.9) a detection is weak on a still too: an animal's head scores 0.70.
     assert kept(matte_with(CUP), "all", people_check(Script([body(0.7, 10, 10, 60)]), still=True)) == set()
     assert kept(matte_with(CUP), "all", people_check(Script([body(0.92, 10, 10, 60)]), still=True)) == {CUP}
+
+
+def test_on_a_still_a_weak_detection_counts_for_someone_the_picture_cuts_not_for_a_subject_inside_it() -> None:
+    def present(detection: Found, *rects: tuple[int, int, int, int]) -> bool:
+        keep = keep_regions(matte_with(*rects), "all", 0.001, people_check(Script([detection]), still=True), IMAGE)
+        return keep is not None and bool(keep.any())
+
+    whole = body(0.7, 80, 60, 60)  # body square 75 px (of 200), inside the picture: a horse standing in a playground
+    assert not present(whole, (80, 60, 95, 120))
+    assert present(whole, (80, 60, 95, 200))  # the same, its region cut by the lower border
+    assert not present(body(0.7, 150, 60, 100), (150, 60, 170, 160))  # its body square past the picture: no cut
+    assert not present(body(0.7, 80, 60, 40), (80, 60, 90, 100))  # small (a 50 px body square): no cut either
+    assert present(body(0.92, 80, 60, 60), (80, 60, 95, 120))  # clear: counts whole and inside the picture
 
 
 def test_in_video_a_middling_detection_needs_several_looks_and_a_clear_one_counts_at_once() -> None:
@@ -213,12 +227,20 @@ def test_default_false_person_on_photos_without_people_stays_under_its_ceiling(r
     assert np.mean([s.false_person for s in _images(runs["main"], False)]) <= FALSE_PERSON_CEILING
 
 
+def test_no_photo_without_people_shows_a_person_under_main(runs) -> None:
+    """At most 1 % called person on every photo with nobody under ``main`` too (tests/scripts/test_evaluate.py checks
+    the default): the horse showed 0.079 while a weak BlazePose detection counted on the matte's agreement alone."""
+    for s in _images(runs["main"], False):
+        assert s.false_person <= 0.01, s.name
+
+
 def test_the_main_person_is_whole_on_every_one_person_photo(runs) -> None:
-    """Files keep everyone by default; ``main`` (the live default) must not cut the one person either."""
+    """Files keep everyone by default; ``main`` (the live default) must not cut the one person either: no one-person
+    photo scores lower under ``main`` than under ``all`` (measured: the same on four, the window 0.895 -> 0.966)."""
     one = [s for s in _images(runs["default"], True) if s.people == 1]
     assert len(one) == 5
     for s in one:
-        assert runs["main"][s.name].iou >= s.iou - 0.01, s.name
+        assert runs["main"][s.name].iou >= s.iou - 0.001, s.name
 
 
 def test_every_photo_with_people_keeps_someone(runs) -> None:
@@ -255,11 +277,11 @@ def test_cows_clip_is_blurred_after_the_first_second(testdata: Path) -> None:
     assert worst == 0.0  # measured 0 (a cow's face at frames 9-10 fails verification: test_presence.py)
 
 
-# Measured on the 24-photo developer set: IoU 0.742 (files' default, everyone; --presence off 0.736), false person
-# 0.006 (the horse, whose head BlazePose scores 0.70 where the matte agrees), hike 0.890; floors just below.
-IOU_FLOOR = 0.735
+# Measured on the 24-photo developer set: IoU 0.743 (files' default, everyone; --presence off 0.736), false person
+# 0.000 (the horse's 0.079 gone), hike 0.896; floors just below.
+IOU_FLOOR = 0.738
 FALSE_PERSON_CEILING = 0.01
-HIKE_IOU_FLOOR = 0.885
+HIKE_IOU_FLOOR = 0.892
 
 
 def test_in_video_a_sure_face_lets_the_costly_detectors_rest_for_two_looks_in_three() -> None:
