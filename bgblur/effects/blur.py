@@ -74,15 +74,15 @@ def halo_free_blur(
     room = cv2.divide(
         cv2.cvtColor(small, cv2.COLOR_BGRA2BGR), cv2.cvtColor(norm, cv2.COLOR_GRAY2BGR), scale=255, dtype=cv2.CV_8U
     )
+    # (On the talking head this mending shows on every frame: just inside the soft edge, where alpha is over 0.5
+    # but under 1, the room's weight within reach is that small.)
     if no_room.any():
         plain = cv2.GaussianBlur(shrink(base, size), (k, k), 0)
         cv2.copyTo(plain, no_room.view(np.uint8), room)
     if scale == 1:
         return room
-    full = cv2.resize(room, (w, h), scratch.get("blurred_room"), interpolation=cv2.INTER_LINEAR)
-    if buffers is not None:  # reused: a fresh 2.7 MB picture per frame costs ~1 ms in page faults
-        scratch["blurred_room"] = full
-    return full
+    # A new array: the effect composites the person into it and hands it on (a writer thread may keep it).
+    return cv2.resize(room, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 class BlurBackground:
@@ -96,11 +96,11 @@ class BlurBackground:
 
     def __call__(self, frame: np.ndarray, alpha: np.ndarray, detections: tuple = ()) -> np.ndarray:
         scratch = self._buffers.for_frame(frame)
-        if not cv2.countNonZero(alpha):  # nobody found: blur everything, never show the room sharp
-            return blur(frame, self.kernel)
+        # One way for every frame: with nobody found (alpha all 0) this is the blur of the whole frame (within a
+        # level of :func:`blur`), the room never shown sharp.
         room = halo_free_blur(frame, alpha, self.kernel, buffers=scratch)
         edge = edge_colours(frame, alpha, scratch) if self.own_colours else None
-        return composite(frame, room, alpha, buffers=scratch, edge=edge)
+        return composite(frame, room, alpha, buffers=scratch, edge=edge, in_place=True)
 
     def close(self) -> None:
         pass

@@ -7,6 +7,10 @@ import numpy as np
 
 from bgblur.effects.foreground import Edge
 
+# Above this share of soft pixels (0 < alpha < 255) the blend is done over the whole frame: gathering, blending and
+# scattering them costs about 0.27 ms per 10000 at 720p, the whole-frame blend about 1 ms more than the paste.
+DENSE_EDGE = 1 / 25
+
 
 def composite(
     frame: np.ndarray,
@@ -15,22 +19,62 @@ def composite(
     *,
     buffers: dict[str, np.ndarray] | None = None,
     edge: Edge | None = None,
+    in_place: bool = False,
 ) -> np.ndarray:
-    """``alpha * frame + (1 - alpha) * background``, all uint8 (``alpha`` 0..255, one channel); ``buffers`` keeps
-    the full-size scratch pictures for the next frame. With an ``edge`` (:func:`~bgblur.effects.foreground.
-    edge_colours` of this frame and alpha) its pixels show the person's estimated colour instead of the frame's.
+    """``alpha * frame + (1 - alpha) * background``, all uint8 (``alpha`` 0..255, one channel), as two saturating
+    8-bit multiplies and an add (within 1 grey level of the float blend); ``buffers`` keeps the full-size scratch
+    pictures for the next frame. With an ``edge`` (:func:`~bgblur.effects.foreground.edge_colours` of this frame and
+    alpha) its pixels show the person's estimated colour instead of the frame's.
 
-    Done as two saturating 8-bit multiplies and an add: within 1 grey level of the float blend, about 3x
-    faster than ``cv2.blendLinear`` on a 720p frame.
+    The background is copied (or, ``in_place``, used: the caller gives it up), the frame pasted where alpha is 255
+    and only the soft pixels blended, from flat indices (by the edge, when it has them all); where they are many
+    (:data:`DENSE_EDGE`), over the whole frame. The same picture either way, byte for byte.
     """
     scratch = {} if buffers is None else buffers
-    a3 = cv2.cvtColor(alpha, cv2.COLOR_GRAY2BGR, scratch.get("a3"))
-    inverse3 = cv2.bitwise_not(a3, scratch.get("inverse3"))
-    person = cv2.multiply(frame, a3, scratch.get("person"), scale=1 / 255)
-    room = cv2.multiply(background, inverse3, scratch.get("room"), scale=1 / 255)
-    if buffers is not None:
-        scratch.update(a3=a3, inverse3=inverse3, person=person, room=room)
-    picture = cv2.add(person, room)
+    sure = scratch["sure"] = cv2.threshold(alpha, 254, 255, cv2.THRESH_BINARY, scratch.get("sure"))[1]
+    soft = cv2.countNonZero(alpha) - cv2.countNonZero(sure)
+    own_edge = edge is not None and edge.index.size == soft  # the edge is every soft pixel (its contract)
+    if (edge is None and soft > DENSE_EDGE * alpha.size) or (edge is not None and not own_edge):
+        return _dense(frame, background, alpha, scratch, edge)
+    picture = background if in_place and background.flags.c_contiguous else background.copy()
+    cv2.copyTo(frame, sure, picture)
+    if own_edge:
+        return edge.over(picture, picture)  # its soft pixels still hold the background: read before written
+    if soft:
+        index = np.flatnonzero(cv2.inRange(alpha, 1, 254).view(bool))
+        weights = np.take(alpha.reshape(-1), index).reshape(1, -1)
+        np.put(_pixels(picture), index, _pixels(_blend(_taken(frame, index), _taken(picture, index), weights)))
+    return picture
+
+
+def _pixels(image: np.ndarray) -> np.ndarray:
+    """A contiguous BGR picture (or 1xNx3 row) as one 3-byte item per pixel (``np.take``/``np.put`` move those
+    several times faster than rows)."""
+    return image.reshape(-1, 3).view("V3").reshape(-1)
+
+
+def _taken(image: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """The BGR pixels of ``image`` at flat ``index`` as a 1xNx3 picture."""
+    return np.take(_pixels(np.ascontiguousarray(image)), index).view(np.uint8).reshape(1, -1, 3)
+
+
+def _blend(frame: np.ndarray, background: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The 8-bit blend of two gathered rows of pixels (1xNx3, ``alpha`` 1xN): :func:`_dense`'s operations, so the
+    same bytes."""
+    a3 = cv2.merge([alpha] * 3)
+    person = cv2.multiply(frame, a3, scale=1 / 255)
+    return cv2.add(person, cv2.multiply(background, cv2.bitwise_not(a3, a3), scale=1 / 255), person)
+
+
+def _dense(
+    frame: np.ndarray, background: np.ndarray, alpha: np.ndarray, scratch: dict[str, np.ndarray], edge: Edge | None
+) -> np.ndarray:
+    """:func:`composite` over the whole frame (many soft pixels, or an edge that is not all of them)."""
+    a3 = scratch["a3"] = cv2.merge([alpha] * 3, scratch.get("a3"))
+    person = scratch["person"] = cv2.multiply(frame, a3, scratch.get("person"), scale=1 / 255)
+    inverse3 = scratch["inverse3"] = cv2.bitwise_not(a3, scratch.get("inverse3"))
+    room = scratch["room"] = cv2.multiply(background, inverse3, scratch.get("room"), scale=1 / 255)
+    picture = cv2.add(person, room)  # a new array: callers may keep it (a writer thread does)
     return picture if edge is None else edge.over(picture, background)
 
 
