@@ -21,15 +21,15 @@ def keep_regions(
     smaller than ``min_area`` (fraction of the picture) and, with a ``presence`` check, none while it finds nobody
     in ``image``. ``main`` is the main person the check found, every region of theirs, else the largest region.
     Returns a uint8 0/1 keep map, or None to keep all."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    count, labels, area = _regions(mask)
     if presence is not None and image is not None:
         # Runs every frame (its memory must see each one); the areas are the ones just counted.
-        evidence = presence.keep(labels, count, image, stats[:, cv2.CC_STAT_AREA].astype(np.int64))
-    elif count <= 2 and (count < 2 or stats[1, cv2.CC_STAT_AREA] >= min_area * mask.size):
+        evidence = presence.keep(labels, count, image, area)
+    elif count <= 2 and (count < 2 or area[1] >= min_area * mask.size):
         return None  # nothing to drop: skip the relabelling
     else:
         evidence = np.ones(count, bool)
-    areas = stats[1:, cv2.CC_STAT_AREA]
+    areas = area[1:]
     keep = (areas >= min_area * mask.size) & evidence[1:]
     if people == "main" and keep.any():
         mine = None
@@ -48,10 +48,20 @@ def keep_regions(
 def region_boxes(mask: np.ndarray, min_area: float, scale: tuple[float, float]) -> list[Box]:
     """The bounding boxes of the connected regions of the boolean ``mask`` of at least ``min_area`` (fraction of
     the picture), biggest first, in the frame's pixels (``scale``: mask pixels per frame pixel, x and y)."""
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    count, labels, area = _regions(mask)
     sx, sy = scale
     boxes = []
-    for x, y, w, h, area in sorted(stats[1:count].tolist(), key=lambda row: -row[4]):
-        if area >= min_area * mask.size:
+    for label in sorted(range(1, count), key=lambda label: -area[label]):
+        if area[label] >= min_area * mask.size:
+            region = labels if count == 2 else cv2.compare(labels, label, cv2.CMP_EQ)
+            x, y, w, h = cv2.boundingRect(region.astype(np.uint8, copy=False))
             boxes.append((x / sx, y / sy, (x + w) / sx, (y + h) / sy))
     return boxes
+
+
+def _regions(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """The 8-connected regions of a boolean mask: their count (background included), labels (int32) and areas
+    (px, int64, by label). Without OpenCV's statistics, which cost a fixed ~0.3 ms even on an empty 320x180 mask
+    (the labelling alone: 0.05, the areas' bincount 0.07)."""
+    count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    return count, labels, np.bincount(labels.ravel(), minlength=count)
