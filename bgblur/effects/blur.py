@@ -76,27 +76,15 @@ def halo_free_blur(
     room = cv2.divide(
         cv2.cvtColor(small, cv2.COLOR_BGRA2BGR), cv2.cvtColor(norm, cv2.COLOR_GRAY2BGR), scale=255, dtype=cv2.CV_8U
     )
+    # (On the talking head this mending shows on every frame: just inside the soft edge, where alpha is over 0.5
+    # but under 1, the room's weight within reach is that small.)
     if no_room.any():
-        _mend(room, shrink(base, size), no_room, k)
+        plain = cv2.GaussianBlur(shrink(base, size), (k, k), 0)
+        cv2.copyTo(plain, no_room.view(np.uint8), room)
     if scale == 1:
         return room
     # A new array: the effect composites the person into it and hands it on (a writer thread may keep it).
     return cv2.resize(room, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-def _mend(room: np.ndarray, plain: np.ndarray, where: np.ndarray, kernel: int) -> None:
-    """Put the plain blur of ``plain`` into ``room`` ``where`` (boolean) it is true, in place, blurring only the
-    box around those pixels (with the blur's reach around it: the same bytes as blurring all of it). On the talking
-    head this runs on every frame (deep inside the person, and just inside the soft edge, where alpha is over 0.5
-    but under 1, the room's weight within reach is that small); the box is about half the picture."""
-    x, y, width, height = cv2.boundingRect(where.view(np.uint8))
-    reach = kernel // 2
-    x0, y0 = max(0, x - reach), max(0, y - reach)
-    x1, y1 = min(plain.shape[1], x + width + reach), min(plain.shape[0], y + height + reach)
-    blurred = cv2.GaussianBlur(np.ascontiguousarray(plain[y0:y1, x0:x1]), (kernel, kernel), 0)
-    box = (slice(y, y + height), slice(x, x + width))
-    inside = where[box]
-    room[box][inside] = blurred[y - y0 : y - y0 + height, x - x0 : x - x0 + width][inside]
 
 
 class BlurBackground:
