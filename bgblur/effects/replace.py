@@ -30,15 +30,17 @@ def apply_light_wrap(
     small = reduced_size(size, 4)
     k = max(3, (radius // 4) | 1)
     soft = cv2.GaussianBlur(shrink(alpha, small), (k, k), 0)
-    light = cv2.GaussianBlur(shrink(background, small), (k, k), 0)
     # Person pixels (alpha) near background (1 - soft alpha) take the light; 2x so the edge itself gets `strength`.
     outside = cv2.resize(soft, size, scratch.get("outside"), interpolation=cv2.INTER_LINEAR)
     cv2.bitwise_not(outside, outside)
     weight = cv2.multiply(alpha, outside, scratch.get("wrap_weight"), scale=2.0 * strength / 255)
-    cv2.min(weight, np.full_like(weight, round(255 * strength)), weight)
-    light = cv2.resize(light, size, scratch.get("light"), interpolation=cv2.INTER_LINEAR)
+    np.minimum(weight, np.uint8(round(255 * strength)), out=weight)
+    light = scratch.get("light")
+    # A still background's light is the same every frame (backgrounds give a new picture when theirs changes).
+    if light is None or scratch.get("light_of") is not background or scratch.get("light_kernel") != k:
+        light = cv2.resize(cv2.GaussianBlur(shrink(background, small), (k, k), 0), size, interpolation=cv2.INTER_LINEAR)
     if buffers is not None:
-        scratch.update(outside=outside, wrap_weight=weight, light=light)
+        scratch.update(outside=outside, wrap_weight=weight, light=light, light_of=background, light_kernel=k)
     return composite(light, frame, weight, buffers=scratch)
 
 

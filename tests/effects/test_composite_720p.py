@@ -1,7 +1,8 @@
 """The compositing stage at a real frame size (1280x720, the talking-head clip, the real selfie model's matte)
 against its definition: the 8-bit blend ``alpha * frame + (1 - alpha) * room`` over the whole frame (two
 saturating multiplies and an add), the room the halo-free blur mended everywhere, then the person's own colours at
-the soft edge. Pins what any faster way of doing it may change: nothing, byte for byte."""
+the soft edge. Pins what any faster way of doing it may change: nothing, byte for byte. And the light wrap's light,
+kept while the background stays the same picture."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import cv2
 import numpy as np
 import pytest
 
-from bgblur.effects.blur import BlurBackground, halo_free_blur
+from bgblur.effects.blur import BlurBackground, blur, halo_free_blur
 from bgblur.effects.compose import DENSE_EDGE, composite
 from bgblur.effects.foreground import edge_colours
+from bgblur.effects.replace import ReplaceBackground
 from bgblur.matte import MatteMaker
 from bgblur.segmenters import create_segmenter
 
@@ -56,7 +58,7 @@ def test_the_720p_blur_effect_is_its_definition_byte_for_byte(frame_and_matte, k
 def test_with_nobody_the_720p_blur_effect_is_the_blurred_frame(frame_and_matte) -> None:
     frame, _ = frame_and_matte
     nobody = np.zeros(frame.shape[:2], np.uint8)
-    assert (BlurBackground(41)(frame, nobody) == halo_free_blur(frame, nobody, 41)).all()
+    assert (BlurBackground(41)(frame, nobody) == blur(frame, 41)).all()
 
 
 @pytest.mark.parametrize("in_place", [False, True])
@@ -82,3 +84,30 @@ def test_a_wide_soft_matte_and_a_partial_edge_blend_as_the_whole_frame_does(fram
     part = type(edge)(edge.index[::2], edge.alpha[::2], edge.colour[::2])  # an edge that is not every soft pixel
     expected = part.over(_blend(frame, background, alpha), background)
     assert (composite(frame, background, alpha, edge=part) == expected).all()
+
+
+class _Pictures:
+    """A background provider handing out the given pictures in turn (as a video background does)."""
+
+    def __init__(self, *pictures: np.ndarray) -> None:
+        self.pictures = list(pictures)
+        self.shown = -1
+
+    def frame_for(self, size: tuple[int, int]) -> np.ndarray:
+        self.shown = (self.shown + 1) % len(self.pictures)
+        return self.pictures[self.shown]
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_light_wrap_follows_a_changing_background_and_keeps_a_still_ones_light(frame_and_matte) -> None:
+    frame, alpha = frame_and_matte
+    first, second = np.ascontiguousarray(frame[::-1]), np.ascontiguousarray(frame[:, ::-1])
+    changing = ReplaceBackground(_Pictures(first, second), light_wrap=0.5)
+    for background in (first, second, first):
+        alone = ReplaceBackground(_Pictures(background), light_wrap=0.5)(frame, alpha)  # its own first frame
+        assert (changing(frame, alpha) == alone).all()
+    still = ReplaceBackground(_Pictures(first), light_wrap=0.5)
+    once = still(frame, alpha)
+    assert (still(frame, alpha) == once).all() and (still(frame, alpha) == once).all()
