@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import weakref
-
 import cv2
 import numpy as np
 
@@ -38,30 +35,13 @@ def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return image
 
 
-HALVES_KEPT = 8  # pictures whose half is remembered: a file run's analysis works up to ~6 frames ahead of the effect
-_halves: dict[int, tuple[weakref.ref, np.ndarray]] = {}
-_halves_lock = threading.Lock()
-
-
 def halved(image: np.ndarray) -> np.ndarray | None:
     """The picture at exactly half its size (each pixel the mean of a 2x2 block: INTER_LINEAR at exactly 1/2), or
-    None when a side is odd. One halving a frame serves every stage that looks at a smaller copy: the half of each
-    of the last :data:`HALVES_KEPT` pictures is remembered (by the picture itself, not its contents: pictures are
-    never changed in place once read), so the matte step (the detectors, the guide) and the effect, in their own
-    threads, share one. Read-only: never change the half returned."""
+    None when a side is odd. One halving a frame serves every stage that looks at a smaller copy."""
     height, width = image.shape[:2]
     if height % 2 or width % 2 or min(height, width) < 2:
         return None
-    with _halves_lock:
-        known = _halves.get(id(image))
-    if known is not None and known[0]() is image:
-        return known[1]
-    half = cv2.resize(image, (width // 2, height // 2), interpolation=cv2.INTER_LINEAR)
-    with _halves_lock:
-        _halves[id(image)] = (weakref.ref(image), half)
-        while len(_halves) > HALVES_KEPT:  # the oldest first (dicts keep insertion order)
-            del _halves[next(iter(_halves))]
-    return half
+    return cv2.resize(image, (width // 2, height // 2), interpolation=cv2.INTER_LINEAR)
 
 
 def flush_denormals(values: np.ndarray) -> np.ndarray:

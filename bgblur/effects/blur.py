@@ -11,7 +11,7 @@ import numpy as np
 
 from bgblur.effects.compose import FrameBuffers, composite
 from bgblur.effects.foreground import edge_colours
-from bgblur.imaging import halved, odd, reduced_size, shrink
+from bgblur.imaging import odd, reduced_size, shrink
 
 
 def _blur_scale(kernel: int) -> int:
@@ -61,9 +61,7 @@ def halo_free_blur(
     base, base_weight = image, weight
     if scale >= 2 and min(w, h) >= 2:  # the blur runs at half size or less: premultiply at half size
         half = (w // 2, h // 2)
-        frame_half = halved(image)  # the matte step's, when it has halved this frame already
-        base = shrink(image, half) if frame_half is None else frame_half
-        base_weight = shrink(weight, half)
+        base, base_weight = shrink(image, half), shrink(weight, half)
     premultiplied = cv2.multiply(base, cv2.cvtColor(base_weight, cv2.COLOR_GRAY2BGR), scale=1 / 255)
     small = cv2.merge([*cv2.split(shrink(premultiplied, size)), shrink(base_weight, size)])
     small = cv2.GaussianBlur(small.astype(np.float32), (k, k), 0)

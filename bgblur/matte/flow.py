@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from bgblur.imaging import halved, shrink
+from bgblur.imaging import shrink
 
 FLOW_WIDTH = 320  # px; DIS at 320x180 costs ~1.5 ms and still tracks a head and shoulders
 WARP_WIDTH = 640  # px; mattes are resampled at most this wide (a soft matte loses nothing, remap costs 4x less)
@@ -19,9 +19,7 @@ WARP_WIDTH = 640  # px; mattes are resampled at most this wide (a soft matte los
 def flow_image(image: np.ndarray, width: int = FLOW_WIDTH) -> np.ndarray:
     """The small grey picture flow is computed on (uint8, ``width`` wide, the frame's aspect ratio)."""
     h, w = image.shape[:2]
-    size = (min(width, w), max(1, round(h * min(width, w) / w)))
-    half = halved(image) if w >= 2 * size[0] and h >= 2 * size[1] else None  # shared with the matte step's
-    small = shrink(image if half is None else half, size)
+    small = shrink(image, (min(width, w), max(1, round(h * min(width, w) / w))))
     return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
 
 

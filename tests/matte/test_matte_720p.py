@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from bgblur.imaging import HALVES_KEPT, flush_denormals, halved, shrink
+from bgblur.imaging import flush_denormals, shrink
 from bgblur.matte import MatteMaker
 from bgblur.matte.refine import guided_coefficients
 from bgblur.segmenters import create_segmenter
@@ -79,16 +79,3 @@ def test_flushing_denormals_zeroes_them_and_moves_nothing_else_by_more_than_6e_8
     assert np.abs(flushed[1000:] - before[1000:]).max() < 4e-6  # -30..0 (coefficients): a rounding of 1e-7
     tiny = np.abs(flushed) < np.finfo(np.float32).tiny
     assert (flushed[tiny] == 0).all()  # no denormal left anywhere
-
-
-def test_a_frames_half_is_made_once_for_every_stage_and_forgotten_after_a_few_frames(frame_and_probability) -> None:
-    image, _ = frame_and_probability
-    half = halved(image)
-    assert half.shape == (360, 640, 3) and (half == cv2.resize(image, (640, 360), interpolation=cv2.INTER_LINEAR)).all()
-    assert halved(image) is half  # the effect and the flow picture take the matte step's
-    twin = image.copy()
-    assert halved(twin) is not half and (halved(twin) == half).all()  # by the picture, not its bytes
-    others = [image[::-1].copy() for _ in range(HALVES_KEPT)]  # kept alive: each its own picture
-    for other in others:
-        halved(other)
-    assert halved(image) is not half  # a bounded memory: a few frames' halves
