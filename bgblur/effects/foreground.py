@@ -48,7 +48,7 @@ FADE = 0.9  # above this alpha the room-ward correction fades to nothing at 1 (n
 
 @dataclass
 class Edge:
-    """The soft edge of one frame: its pixels (flat indices into the frame), their alpha (0..1, ``(N, 1)``) and the
+    """The soft edge of one frame: its pixels (flat indices into the frame), their alpha (uint8 ``(N,)``) and the
     person's estimated colour there (uint8 ``(N, 3)``)."""
 
     index: np.ndarray
@@ -63,11 +63,14 @@ class Edge:
 
     def over(self, picture: np.ndarray, background: np.ndarray) -> np.ndarray:
         """``picture`` (the frame composited on ``background``; contiguous) with its edge pixels composited again from
-        the person's colour, in place: ``alpha * colour + (1 - alpha) * background`` there."""
+        the person's colour, in place: ``alpha * colour + (1 - alpha) * background`` there, in 8-bit as
+        :func:`~bgblur.effects.compose.composite` does it (where the colour is the frame's, the same pixel)."""
         if self.index.size:
-            room = np.take(background.reshape(-1, 3), self.index, axis=0).astype(np.float32)
-            mixed = room + self.alpha * (self.colour.astype(np.float32) - room)
-            np.put(_pixels(picture), self.index, _pixels((mixed + 0.5).astype(np.uint8)))
+            room = np.take(_pixels(np.ascontiguousarray(background)), self.index).view(np.uint8).reshape(1, -1, 3)
+            a3 = cv2.merge([self.alpha.reshape(1, -1)] * 3)
+            person = cv2.multiply(self.colour.reshape(1, -1, 3), a3, scale=1 / 255)
+            mixed = cv2.add(person, cv2.multiply(room, cv2.bitwise_not(a3, a3), scale=1 / 255))
+            np.put(_pixels(picture), self.index, _pixels(mixed))
         return picture
 
 
@@ -86,18 +89,36 @@ def means_factor(size: tuple[int, int]) -> int:
     return factor
 
 
-def _explain(image: np.ndarray, alpha: np.ndarray, person: np.ndarray, room: np.ndarray) -> np.ndarray:
-    """The person's colour at pixels ``image`` (Nx3, 0..255) with ``alpha`` (Nx1) between local means ``person`` and
-    ``room``: the mean plus alpha times what ``alpha * person + (1 - alpha) * room`` leaves over, less the part of
-    it that points towards the room (faded out above :data:`FADE`)."""
+# The per-point maths below works on channel planes ((C, N) float32, one row a channel): numpy multiplies an (N,)
+# alpha into those at memory speed, while (N, 3) rows times an (N, 1) column go 3 values at a time (8x slower).
+
+
+def _dot(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The dot product of each point's colours in planes ``x`` and ``y`` (3xN): (N,)."""
+    product = x * y
+    product[0] += product[1]
+    product[0] += product[2]
+    return product[0]
+
+
+_ALPHA = np.arange(256, dtype=np.float32) * np.float32(1 / 255)  # 8-bit alpha as 0..1
+# alpha times the room-ward correction's share: 1 up to FADE, falling to 0 at alpha 1 (looked up: 4 passes fewer)
+_FADED = _ALPHA * np.minimum(np.float32(1), (1 - _ALPHA) * np.float32(1 / (1 - FADE)))
+
+
+def _explain(image: np.ndarray, alpha8: np.ndarray, person: np.ndarray, room: np.ndarray) -> np.ndarray:
+    """The person's colour at pixels ``image`` (3xN planes, 0..255) with alpha ``alpha8`` (uint8, (N,)) between
+    local means ``person`` and ``room``: the mean plus alpha times what ``alpha * person + (1 - alpha) * room``
+    leaves over, less the part of it that points towards the room (faded out above :data:`FADE`)."""
+    alpha = np.take(_ALPHA, alpha8)
     towards_person = person - room
     rest = image - room
     rest -= alpha * towards_person
     # How far the left-over reaches along room -> person, in units of that step; only its room-ward part goes.
-    along = np.einsum("ij,ij->i", rest, towards_person)[:, None]
-    along /= np.einsum("ij,ij->i", towards_person, towards_person)[:, None] + np.float32(1.0)
+    along = _dot(rest, towards_person)
+    along /= _dot(towards_person, towards_person) + np.float32(1.0)
     np.minimum(along, 0, out=along)
-    along *= alpha * np.minimum(np.float32(1), (1 - alpha) * np.float32(1 / (1 - FADE)))
+    along *= np.take(_FADED, alpha8)
     rest *= alpha
     rest += person
     rest -= along * towards_person
@@ -107,73 +128,132 @@ def _explain(image: np.ndarray, alpha: np.ndarray, person: np.ndarray, room: np.
 
 
 def _mean(sums: np.ndarray, own: np.ndarray) -> np.ndarray:
-    """The weighted mean colour (Nx3) from box means of ``[colour * weight / 255 (3), weight]`` (Nx4, weights
+    """The weighted mean colour (3xN) from box means of ``[colour * weight / 255 (3), weight]`` (4xN, weights
     0..255), leaning to the pixels' ``own`` colour where the weights nearby all but vanish (no one sure in reach)."""
-    return (sums[:, :3] * np.float32(255) + np.float32(UNSURE) * own) / (sums[:, 3:] + np.float32(UNSURE))
+    mean = sums[:3] * np.float32(255)
+    mean += np.float32(UNSURE) * own
+    mean /= sums[3] + np.float32(UNSURE)
+    return mean
+
+
+def _planes(image: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """The pixels of ``image`` at flat ``index`` as float32 channel planes (CxN; ``np.take``: several times faster
+    than indexing)."""
+    rows = np.take(image.reshape(-1, image.shape[2] if image.ndim == 3 else 1), index, axis=0)
+    return rows.T.astype(np.float32, order="C")
+
+
+def _rows(planes: np.ndarray) -> np.ndarray:
+    """Colour planes (3xN, within 0..255) as rounded uint8 rows (Nx3)."""
+    return cv2.convertScaleAbs(cv2.merge(list(planes))).reshape(-1, 3)
 
 
 _SOFT = np.ones(256, np.uint8)
 _SOFT[[0, 255]] = 0
 
 
-def _soft(alpha: np.ndarray) -> np.ndarray:
-    """1 where ``alpha`` is soft (0 < alpha < 255), else 0, in one pass: bytes numpy can read as a boolean array,
-    which it scans fast."""
-    return cv2.LUT(alpha, _SOFT)
-
-
-def _edge_points(alpha: np.ndarray) -> np.ndarray:
-    """Flat index of every soft-edge pixel of ``alpha`` (0 < alpha < 255)."""
-    return np.flatnonzero(_soft(alpha).view(bool))
-
-
-def _take(image: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """The pixels of ``image`` at flat ``index``, as float32 rows (``np.take``: several times faster than indexing)."""
-    return np.take(image.reshape(-1, image.shape[2] if image.ndim == 3 else 1), index, axis=0).astype(np.float32)
+def _edge_points(alpha: np.ndarray, scratch: dict[str, np.ndarray] | None = None, name: str = "") -> np.ndarray:
+    """Flat index of every soft-edge pixel of ``alpha`` (0 < alpha < 255). (inRange, then 1 for 255: numpy scans
+    bytes it can read as a boolean array fast, and a table look-up of the whole frame costs 6x inRange.)"""
+    out = None if scratch is None else scratch.get(name)
+    soft = cv2.inRange(alpha, 1, 254, out)
+    cv2.min(soft, 1, soft)
+    if scratch is not None:
+        scratch[name] = soft
+    return np.flatnonzero(soft.view(bool))
 
 
 _LEVELS = np.arange(256) / 255
 _PERSON_WEIGHT = np.round(255 * _LEVELS**SURENESS).astype(np.uint8)
 _ROOM_WEIGHT = np.round(255 * (1 - _LEVELS) ** SURENESS).astype(np.uint8)
 
+# Small px around the edge whose means the colours use: the bilinear sample's neighbour, the narrow box over the
+# wide pass's colours, the wide box under those; and one more. Beyond that, the means can stop.
+REACH = 1 + NARROW_BOX // 2 + WIDE_BOX // 2 + 1
+
+
+def _buffer(scratch: dict[str, np.ndarray], name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """A contiguous scratch array of ``shape``, the start of one kept from frame to frame under ``name`` (the part of
+    the picture the means cover changes size with every frame; a fresh array each time costs in page faults)."""
+    size = int(np.prod(shape))
+    kept = scratch.get(name)
+    if kept is None or kept.size < size or kept.dtype != dtype:
+        kept = scratch[name] = np.empty(size, dtype)
+    return kept.reshape(-1)[:size].reshape(shape)
+
 
 def _weighted(image: np.ndarray, alpha: np.ndarray, scratch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """``[image * w / 255 (3), w]`` with the person's weight ``w = 255 * alpha ** SURENESS`` (alpha 0..1), and the
     same with the room's: what a box filter turns into their weighted local means. The products are kept in float
     (the weights are often small, and an 8-bit product of a small weight rounds the colour away)."""
-    with_alpha = scratch["edge_bgra"] = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA, scratch.get("edge_bgra"))
+    shape = alpha.shape
+    with_alpha = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA, _buffer(scratch, "edge_bgra", (*shape, 4), np.uint8))
     stacks = []
     for name, table in (("person", _PERSON_WEIGHT), ("room", _ROOM_WEIGHT)):
-        weight = scratch[f"edge_{name}_w"] = cv2.LUT(alpha, table, scratch.get(f"edge_{name}_w"))
-        weights = scratch[f"edge_{name}_w4"] = cv2.merge([weight] * 4, scratch.get(f"edge_{name}_w4"))
+        weight = cv2.LUT(alpha, table, _buffer(scratch, f"edge_{name}_w", shape, np.uint8))
+        weights = cv2.merge([weight] * 4, _buffer(scratch, f"edge_{name}_w4", (*shape, 4), np.uint8))
         # its 4th channel is 255: times the weight / 255, the weight
-        stack = cv2.multiply(with_alpha, weights, scratch.get(f"edge_{name}"), scale=1 / 255, dtype=cv2.CV_32F)
-        stacks.append(stack)
-        scratch[f"edge_{name}"] = stack
+        out = _buffer(scratch, f"edge_{name}", (*shape, 4), np.float32)
+        stacks.append(cv2.multiply(with_alpha, weights, out, scale=1 / 255, dtype=cv2.CV_32F))
     return stacks[0], stacks[1]
 
 
 def _box(stack: np.ndarray, box: int, scratch: dict[str, np.ndarray], name: str) -> np.ndarray:
-    """Box means of a float32 stack, into the scratch picture ``name``."""
-    means = cv2.boxFilter(stack, -1, (box, box), scratch.get(name), borderType=cv2.BORDER_REFLECT)
-    scratch[name] = means
-    return means
+    """Box means of a float32 stack, into the scratch array ``name``."""
+    out = _buffer(scratch, name, stack.shape, np.float32)
+    return cv2.boxFilter(stack, -1, (box, box), out, borderType=cv2.BORDER_REFLECT)
+
+
+def _region(rows: np.ndarray, cols: np.ndarray, factor: int, cells: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The part (x0, y0, x1, y1, in px of the ``cells`` grid) of the means' picture the edge at ``rows``, ``cols``
+    (rows sorted) reaches, :data:`REACH` around its bounding box: the means are taken there alone, and come out
+    exactly as over the whole picture."""
+    x0, x1 = int(cols.min()) // factor - REACH, int(cols.max()) // factor + REACH + 1
+    y0, y1 = int(rows[0]) // factor - REACH, int(rows[-1]) // factor + REACH + 1
+    return max(0, x0), max(0, y0), min(cells[0], x1), min(cells[1], y1)
+
+
+def _small(frame: np.ndarray, alpha: np.ndarray, region: tuple[int, int, int, int], factor: int, scratch) -> tuple:
+    """The pixel at the middle of every ``factor`` x ``factor`` cell of ``region`` (see :func:`_region`), of the
+    frame and of the alpha: the means need no more, and it reads a fraction of the frame."""
+    x0, y0, x1, y1 = region
+    covered = (slice(y0 * factor, y1 * factor), slice(x0 * factor, x1 * factor))
+    size, shape = (x1 - x0, y1 - y0), (y1 - y0, x1 - x0)
+    nearest = cv2.INTER_NEAREST_EXACT
+    image = cv2.resize(
+        frame[covered], size, _buffer(scratch, "edge_image", (*shape, 3), np.uint8), interpolation=nearest
+    )
+    small_alpha = cv2.resize(
+        alpha[covered], size, _buffer(scratch, "edge_alpha", shape, np.uint8), interpolation=nearest
+    )
+    return image, small_alpha
+
+
+def _first_pass(image: np.ndarray, alpha: np.ndarray, person_sums: np.ndarray, room_means: np.ndarray, scratch) -> None:
+    """The wide pass: the person's colour explained at the small picture's own edge pixels from the wide means, put
+    into ``person_sums`` (weighted as there) for the narrow pass to average."""
+    small_index = _edge_points(alpha)
+    own = _planes(image, small_index)
+    a = np.take(alpha.reshape(-1), small_index)
+    wide = _box(person_sums, WIDE_BOX, scratch, "edge_wide_person")
+    first = _explain(own, a, _mean(_planes(wide, small_index), own), _mean(_planes(room_means, small_index), own))
+    first *= _planes(person_sums[..., 3:], small_index)[0] * np.float32(1 / 255)
+    person_sums.reshape(-1, 4)[small_index, :3] = first.T
 
 
 # cv2.remap takes maps under 32767 px a side (SHRT_MAX): more points than this go in rows of this many.
 REMAP_ROW = 16384
 
 
-def _on_grid(index: np.ndarray, width: int, factor: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Where the pixels at flat ``index`` of a ``width``-px picture fall on a grid ``factor`` times coarser (whose
-    pixels stand for the middles of their cells): the maps :func:`_sample` takes, and how many points they hold.
-    The points go in one row (remap is several times faster over a 1xN map than an Nx1 one), or rows of
+def _on_grid(rows: np.ndarray, cols: np.ndarray, factor: int, origin: tuple[int, int]) -> tuple:
+    """Where the pixels at ``rows``, ``cols`` fall on a grid ``factor`` times coarser (whose pixels stand for the
+    middles of their cells) starting at cell ``origin``: the maps :func:`_sample` takes, and how many points they
+    hold. The points go in one row (remap is several times faster over a 1xN map than an Nx1 one), or rows of
     :data:`REMAP_ROW` when there are more (a 4K frame's edge, a zoomed-in auto-frame), the last padded."""
-    rows, cols = np.divmod(index, width)
     scale = np.float32(1 / factor)
-    xs = (cols.astype(np.float32) + 0.5) * scale - 0.5
-    ys = (rows.astype(np.float32) + 0.5) * scale - 0.5
-    count = len(index)
+    xs = ((cols - origin[0] * factor).astype(np.float32) + 0.5) * scale - 0.5
+    ys = ((rows - origin[1] * factor).astype(np.float32) + 0.5) * scale - 0.5
+    count = len(rows)
     if count <= REMAP_ROW:
         return xs[None], ys[None], count
     pad = -count % REMAP_ROW
@@ -185,10 +265,14 @@ def _on_grid(index: np.ndarray, width: int, factor: int) -> tuple[np.ndarray, np
 
 
 def _sample(sums: np.ndarray, maps: tuple[np.ndarray, np.ndarray, int]) -> np.ndarray:
-    """``sums`` at the points of ``maps`` (:func:`_on_grid`), bilinearly (NxC)."""
+    """``sums`` at the points of ``maps`` (:func:`_on_grid`), bilinearly, as channel planes (CxN)."""
     xs, ys, count = maps
     sampled = cv2.remap(sums, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return sampled.reshape(-1, sums.shape[2])[:count]
+    return np.ascontiguousarray(sampled.reshape(-1, sums.shape[2])[:count].T)
+
+
+def _nobody() -> Edge:
+    return Edge(np.empty(0, np.intp), np.empty(0, np.uint8), np.empty((0, 3), np.uint8))
 
 
 def edge_colours(frame: np.ndarray, alpha: np.ndarray, buffers: dict[str, np.ndarray] | None = None) -> Edge:
@@ -200,37 +284,21 @@ def edge_colours(frame: np.ndarray, alpha: np.ndarray, buffers: dict[str, np.nda
     height, width = alpha.shape
     factor = means_factor((width, height))
     cells = (width // factor, height // factor)
-    nobody = Edge(np.empty(0, np.intp), np.empty((0, 1), np.float32), np.empty((0, 3), np.uint8))
     if min(cells) < 4:  # too small for local means
-        return nobody
-    edge = scratch["edge_soft"] = cv2.LUT(alpha, _SOFT, scratch.get("edge_soft"))
-    index = np.flatnonzero(edge.view(bool))
+        return _nobody()
+    index = _edge_points(alpha, scratch, "edge_soft")
     if not index.size:
-        return nobody
-    # The pixel at the middle of every factor x factor cell: the means need no more, and it reads a fraction of
-    # the frame.
-    covered = (slice(0, cells[1] * factor), slice(0, cells[0] * factor))
-    image = scratch["edge_image"] = cv2.resize(
-        frame[covered], cells, scratch.get("edge_image"), interpolation=cv2.INTER_NEAREST_EXACT
-    )
-    small_alpha = scratch["edge_alpha"] = cv2.resize(
-        alpha[covered], cells, scratch.get("edge_alpha"), interpolation=cv2.INTER_NEAREST_EXACT
-    )
+        return _nobody()
+    rows, cols = np.divmod(index, width)
+    region = _region(rows, cols, factor, cells)
+    image, small_alpha = _small(frame, alpha, region, factor, scratch)
     person_sums, room_sums = _weighted(image, small_alpha, scratch)
-    # The wide pass, its colour explained at the small picture's own edge pixels ...
-    small_index = _edge_points(small_alpha)
     room_means = _box(room_sums, WIDE_BOX, scratch, "edge_wide_room")
-    own = _take(image, small_index)
-    person = _mean(_take(_box(person_sums, WIDE_BOX, scratch, "edge_wide_person"), small_index), own)
-    a = _take(small_alpha, small_index) * np.float32(1 / 255)
-    first = _explain(own, a, person, _mean(_take(room_means, small_index), own))
-    weight = _take(person_sums[..., 3:], small_index) * np.float32(1 / 255)
-    person_sums.reshape(-1, 4)[small_index, :3] = first * weight
-    # ... the narrow pass: the person's means from those colours (the room's stay the wide pass's), at full size.
-    maps = _on_grid(index, width, factor)
-    own = _take(frame, index)
+    _first_pass(image, small_alpha, person_sums, room_means, scratch)
+    # The narrow pass: the person's means from those colours (the room's stay the wide pass's), at full size.
+    maps = _on_grid(rows, cols, factor, region[:2])
+    own = _planes(frame, index)
     person = _mean(_sample(_box(person_sums, NARROW_BOX, scratch, "edge_narrow"), maps), own)
     room = _mean(_sample(room_means, maps), own)
-    a = _take(alpha, index) * np.float32(1 / 255)
-    colour = _explain(own, a, person, room)
-    return Edge(index, a, (colour + 0.5).astype(np.uint8))
+    a8 = np.take(alpha.reshape(-1), index)
+    return Edge(index, a8, _rows(_explain(own, a8, person, room)))
