@@ -25,10 +25,11 @@ On the developer pictures the spill measure of ``scripts/evaluate.py`` goes from
 it.
 
 Cost: the means are taken on a picture of one pixel in every ``factor`` x ``factor`` cell of the frame (at most
-:data:`MEANS_SIZE` px long, like the matte's own working size), the wide pass's colours explained at that picture's
-edge pixels; the final colour is worked out at the frame's own edge pixels (about 1% of a 720p frame) from those
-means, sampled between their pixels, and the scratch pictures are kept from frame to frame. Outside the edge every
-pixel stays the camera's.
+:data:`MEANS_SIZE` px long, like the matte's own working size) — on the part the edge reaches only (:func:`_region`)
+— the wide pass's colours explained at that picture's edge pixels; the final colour is worked out at the frame's own
+edge pixels (about 1% of a 720p frame) from those means, sampled between their pixels. In a run of frames every
+other one reuses the last fresh means (:data:`REUSE`). Outside the edge every pixel stays the camera's. Figures:
+docs/edges.md.
 """
 
 from __future__ import annotations
@@ -38,12 +39,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from bgblur.effects.edgemath import FADE, UNSURE, as_rows, explain, mean, planes
+
+__all__ = ["FADE", "UNSURE", "Edge", "edge_colours", "means_factor"]
+
 MEANS_SIZE = 320  # long side (px) at most of the picture the means are taken on
 WIDE_BOX = 7  # box (px of that picture) of the first pass: far enough to reach the person's sure inside
 NARROW_BOX = 5  # box of the second pass: the local colour
 SURENESS = 4  # a pixel counts alpha ** 4 in the person's mean ((1 - alpha) ** 4 in the room's): the surest count most
-UNSURE = 0.1  # a weight (mean over the box, of 255) at which a mean is half the pixel's own colour
-FADE = 0.9  # above this alpha the room-ward correction fades to nothing at 1 (no step into the person's inside)
 
 
 @dataclass
@@ -87,69 +90,6 @@ def means_factor(size: tuple[int, int]) -> int:
     while max(size) > MEANS_SIZE * factor:
         factor *= 2
     return factor
-
-
-# The per-point maths below works on channel planes ((C, N) float32, one row a channel): numpy multiplies an (N,)
-# alpha into those at memory speed, while (N, 3) rows times an (N, 1) column go 3 values at a time (8x slower).
-
-
-def _dot(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """The dot product of each point's colours in planes ``x`` and ``y`` (3xN): (N,)."""
-    product = x * y
-    product[0] += product[1]
-    product[0] += product[2]
-    return product[0]
-
-
-_ALPHA = np.arange(256, dtype=np.float32) * np.float32(1 / 255)  # 8-bit alpha as 0..1
-# alpha times the room-ward correction's share: 1 up to FADE, falling to 0 at alpha 1 (looked up: 4 passes fewer)
-_FADED = _ALPHA * np.minimum(np.float32(1), (1 - _ALPHA) * np.float32(1 / (1 - FADE)))
-
-
-def _explain(image: np.ndarray, alpha8: np.ndarray, person: np.ndarray, room: np.ndarray) -> np.ndarray:
-    """The person's colour at pixels ``image`` (3xN planes, 0..255) with alpha ``alpha8`` (uint8, (N,)) between
-    local means ``person`` and ``room``: the mean plus alpha times what ``alpha * person + (1 - alpha) * room``
-    leaves over, less the part of it that points towards the room (faded out above :data:`FADE`)."""
-    alpha = np.take(_ALPHA, alpha8)
-    towards_person = person - room
-    rest = image - room
-    rest -= alpha * towards_person
-    # How far the left-over reaches along room -> person, in units of that step; only its room-ward part goes.
-    along = _dot(rest, towards_person)
-    along /= _dot(towards_person, towards_person) + np.float32(1.0)
-    np.minimum(along, 0, out=along)
-    along *= np.take(_FADED, alpha8)
-    rest *= alpha
-    rest += person
-    rest -= along * towards_person
-    # Never past the person's colour nor the camera's: the edge moves from one towards the other, no new colours.
-    np.maximum(rest, np.minimum(image, person), out=rest)
-    return np.minimum(rest, np.maximum(image, person), out=rest)
-
-
-def _mean(sums: np.ndarray, own: np.ndarray) -> np.ndarray:
-    """The weighted mean colour (3xN) from box means of ``[colour * weight / 255 (3), weight]`` (4xN, weights
-    0..255), leaning to the pixels' ``own`` colour where the weights nearby all but vanish (no one sure in reach)."""
-    mean = sums[:3] * np.float32(255)
-    mean += np.float32(UNSURE) * own
-    mean /= sums[3] + np.float32(UNSURE)
-    return mean
-
-
-def _planes(image: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """The pixels of ``image`` at flat ``index`` as float32 channel planes (CxN; ``np.take``: several times faster
-    than indexing)."""
-    rows = np.take(image.reshape(-1, image.shape[2] if image.ndim == 3 else 1), index, axis=0)
-    return rows.T.astype(np.float32, order="C")
-
-
-def _rows(planes: np.ndarray) -> np.ndarray:
-    """Colour planes (3xN, within 0..255) as rounded uint8 rows (Nx3)."""
-    return cv2.convertScaleAbs(cv2.merge(list(planes))).reshape(-1, 3)
-
-
-_SOFT = np.ones(256, np.uint8)
-_SOFT[[0, 255]] = 0
 
 
 def _edge_points(alpha: np.ndarray, scratch: dict[str, np.ndarray] | None = None, name: str = "") -> np.ndarray:
@@ -204,16 +144,24 @@ def _box(stack: np.ndarray, box: int, scratch: dict[str, np.ndarray], name: str)
     return cv2.boxFilter(stack, -1, (box, box), out, borderType=cv2.BORDER_REFLECT)
 
 
-def _region(rows: np.ndarray, cols: np.ndarray, factor: int, cells: tuple[int, int]) -> tuple[int, int, int, int]:
+def _region(
+    rows: np.ndarray, cols: np.ndarray, factor: int, cells: tuple[int, int], reach: int = REACH
+) -> tuple[int, int, int, int]:
     """The part (x0, y0, x1, y1, in px of the ``cells`` grid) of the means' picture the edge at ``rows``, ``cols``
-    (rows sorted) reaches, :data:`REACH` around its bounding box: the means are taken there alone, and come out
-    exactly as over the whole picture."""
-    x0, x1 = int(cols.min()) // factor - REACH, int(cols.max()) // factor + REACH + 1
-    y0, y1 = int(rows[0]) // factor - REACH, int(rows[-1]) // factor + REACH + 1
+    (rows sorted) reaches, ``reach`` around its bounding box: with :data:`REACH`, the means taken there alone come
+    out exactly as over the whole picture."""
+    x0, x1 = int(cols.min()) // factor - reach, int(cols.max()) // factor + reach + 1
+    y0, y1 = int(rows[0]) // factor - reach, int(rows[-1]) // factor + reach + 1
     return max(0, x0), max(0, y0), min(cells[0], x1), min(cells[1], y1)
 
 
-def _small(frame: np.ndarray, alpha: np.ndarray, region: tuple[int, int, int, int], factor: int, scratch) -> tuple:
+Region = tuple[int, int, int, int]
+Scratch = dict[str, np.ndarray]
+
+
+def _small(
+    frame: np.ndarray, alpha: np.ndarray, region: Region, factor: int, scratch: Scratch
+) -> tuple[np.ndarray, ...]:
     """The pixel at the middle of every ``factor`` x ``factor`` cell of ``region`` (see :func:`_region`), of the
     frame and of the alpha: the means need no more, and it reads a fraction of the frame."""
     x0, y0, x1, y1 = region
@@ -229,15 +177,17 @@ def _small(frame: np.ndarray, alpha: np.ndarray, region: tuple[int, int, int, in
     return image, small_alpha
 
 
-def _first_pass(image: np.ndarray, alpha: np.ndarray, person_sums: np.ndarray, room_means: np.ndarray, scratch) -> None:
+def _first_pass(
+    image: np.ndarray, alpha: np.ndarray, person_sums: np.ndarray, room_means: np.ndarray, scratch: Scratch
+) -> None:
     """The wide pass: the person's colour explained at the small picture's own edge pixels from the wide means, put
     into ``person_sums`` (weighted as there) for the narrow pass to average."""
     small_index = _edge_points(alpha)
-    own = _planes(image, small_index)
+    own = planes(image, small_index)
     a = np.take(alpha.reshape(-1), small_index)
     wide = _box(person_sums, WIDE_BOX, scratch, "edge_wide_person")
-    first = _explain(own, a, _mean(_planes(wide, small_index), own), _mean(_planes(room_means, small_index), own))
-    first *= _planes(person_sums[..., 3:], small_index)[0] * np.float32(1 / 255)
+    first = explain(own, a, mean(planes(wide, small_index), own), mean(planes(room_means, small_index), own))
+    first *= planes(person_sums[..., 3:], small_index)[0] * np.float32(1 / 255)
     person_sums.reshape(-1, 4)[small_index, :3] = first.T
 
 
@@ -271,6 +221,44 @@ def _sample(sums: np.ndarray, maps: tuple[np.ndarray, np.ndarray, int]) -> np.nd
     return np.ascontiguousarray(sampled.reshape(-1, sums.shape[2])[:count].T)
 
 
+# Frames in a row after a fresh one that reuse its local means (an effect's run of frames; a picture is always fresh).
+REUSE = 1
+KEPT_REACH = 3  # the edge may move this many cells (4 px each at 720p) out of the fresh one's bounding box
+
+
+def _means(
+    frame: np.ndarray,
+    alpha: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    grid: tuple[int, tuple[int, int]],
+    scratch: Scratch,
+    keep: bool,
+) -> tuple[Region, np.ndarray, np.ndarray]:
+    """(region, the narrow pass's box means of the person, the wide pass's of the room) for the edge at ``rows``,
+    ``cols`` (``grid``: the cells' factor and count): fresh, or with ``keep`` (the effect's buffers, frame after frame)
+    on up to :data:`REUSE` frames after a fresh one, that one's, while the edge stays in its region. Local means over
+    20-28 px move little in a frame (and the matte a live effect gets is often a frame old itself); this halves
+    their cost."""
+    factor, cells = grid
+    kept = scratch.get("edge_kept")
+    if keep and kept is not None and kept[4] < REUSE:
+        x0, y0, x1, y1 = (int(v) for v in kept[:4])
+        now = _region(rows, cols, factor, cells, KEPT_REACH)
+        if now[0] >= x0 and now[1] >= y0 and now[2] <= x1 and now[3] <= y1:
+            kept[4] += 1
+            shape = (y1 - y0, x1 - x0, 4)
+            narrow = _buffer(scratch, "edge_narrow", shape, np.float32)
+            return (x0, y0, x1, y1), narrow, _buffer(scratch, "edge_wide_room", shape, np.float32)
+    region = _region(rows, cols, factor, cells)
+    image, small_alpha = _small(frame, alpha, region, factor, scratch)
+    person_sums, room_sums = _weighted(image, small_alpha, scratch)
+    room_means = _box(room_sums, WIDE_BOX, scratch, "edge_wide_room")
+    _first_pass(image, small_alpha, person_sums, room_means, scratch)
+    scratch["edge_kept"] = np.array([*region, 0])
+    return region, _box(person_sums, NARROW_BOX, scratch, "edge_narrow"), room_means
+
+
 def _nobody() -> Edge:
     return Edge(np.empty(0, np.intp), np.empty(0, np.uint8), np.empty((0, 3), np.uint8))
 
@@ -290,15 +278,11 @@ def edge_colours(frame: np.ndarray, alpha: np.ndarray, buffers: dict[str, np.nda
     if not index.size:
         return _nobody()
     rows, cols = np.divmod(index, width)
-    region = _region(rows, cols, factor, cells)
-    image, small_alpha = _small(frame, alpha, region, factor, scratch)
-    person_sums, room_sums = _weighted(image, small_alpha, scratch)
-    room_means = _box(room_sums, WIDE_BOX, scratch, "edge_wide_room")
-    _first_pass(image, small_alpha, person_sums, room_means, scratch)
-    # The narrow pass: the person's means from those colours (the room's stay the wide pass's), at full size.
+    region, narrow, room_means = _means(frame, alpha, rows, cols, (factor, cells), scratch, buffers is not None)
+    # The narrow pass: the person's means from the wide pass's colours (the room's stay the wide pass's), at full size.
     maps = _on_grid(rows, cols, factor, region[:2])
-    own = _planes(frame, index)
-    person = _mean(_sample(_box(person_sums, NARROW_BOX, scratch, "edge_narrow"), maps), own)
-    room = _mean(_sample(room_means, maps), own)
+    own = planes(frame, index)
+    person = mean(_sample(narrow, maps), own)
+    room = mean(_sample(room_means, maps), own)
     a8 = np.take(alpha.reshape(-1), index)
-    return Edge(index, a8, _rows(_explain(own, a8, person, room)))
+    return Edge(index, a8, as_rows(explain(own, a8, person, room)))
