@@ -5,6 +5,7 @@
     python scripts/bench.py --live                # a simulated 30 fps camera: displayed fps, matte age, latency
     python scripts/bench.py --detections-sweep    # Mask R-CNN forward time for 100/50/20/10 detections kept
     python scripts/bench.py --matte               # the matte step alone: CPU ms per frame over the clip
+    python scripts/bench.py --edge-colours --rounds 8   # live: CPU per frame with the edge colours and without
     python scripts/bench.py --soak 3000           # a looping live stream (ffmpeg, MPEG-TS on 127.0.0.1) through
                                                   # the real live pipeline: memory, threads, fds before/after
     python scripts/bench.py --peer-python V/bin/python [--live]   # with the MediaPipe-runtime peer (see below)
@@ -45,6 +46,7 @@ sys.path.insert(0, str(REPO))
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+from benchlib.edges import compare_edge_colours  # noqa: E402
 from benchlib.matte import matte_benchmark  # noqa: E402
 from benchlib.measure import (  # noqa: E402
     CountingSink,
@@ -258,6 +260,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-naive", action="store_true", help="skip the naive loop")
     p.add_argument("--composite", action="store_true", help="only the compositing micro-benchmark")
     p.add_argument("--matte", action="store_true", help="only the matte step micro-benchmark")
+    p.add_argument("--edge-colours", action="store_true", help="live runs with own edge colours and without (CPU)")
     p.add_argument(
         "--detections-sweep", action="store_true", help="Mask R-CNN time for 100/50/20/10 detections, 400/600/800 px"
     )
@@ -303,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.matte:
         matte_benchmark(args.clip)
+        return 0
+    if args.edge_colours:
+        compare_edge_colours(args.clip, args.rounds, args.stream_seconds, args.stream_warm)
         return 0
     if args.soak:
         soak(args.clip, args.soak, args.soak_model, mrcnn, args.detections)

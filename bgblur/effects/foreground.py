@@ -25,10 +25,11 @@ On the developer pictures the spill measure of ``scripts/evaluate.py`` goes from
 it.
 
 Cost: the means are taken on a picture of one pixel in every ``factor`` x ``factor`` cell of the frame (at most
-:data:`MEANS_SIZE` px long, like the matte's own working size), the wide pass's colours explained at that picture's
-edge pixels; the final colour is worked out at the frame's own edge pixels (about 1% of a 720p frame) from those
-means, sampled between their pixels, and the scratch pictures are kept from frame to frame. Outside the edge every
-pixel stays the camera's.
+:data:`MEANS_SIZE` px long, like the matte's own working size) — on the part the edge reaches only (:func:`_region`)
+— the wide pass's colours explained at that picture's edge pixels; the final colour is worked out at the frame's own
+edge pixels (about 1% of a 720p frame) from those means, sampled between their pixels. In a run of frames every
+other one reuses the last fresh means (:data:`REUSE`). Outside the edge every pixel stays the camera's. Figures:
+docs/edges.md.
 """
 
 from __future__ import annotations
@@ -38,17 +39,19 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from bgblur.effects.edgemath import FADE, UNSURE, as_rows, explain, mean, planes
+
+__all__ = ["FADE", "UNSURE", "Edge", "edge_colours", "means_factor"]
+
 MEANS_SIZE = 320  # long side (px) at most of the picture the means are taken on
 WIDE_BOX = 7  # box (px of that picture) of the first pass: far enough to reach the person's sure inside
 NARROW_BOX = 5  # box of the second pass: the local colour
 SURENESS = 4  # a pixel counts alpha ** 4 in the person's mean ((1 - alpha) ** 4 in the room's): the surest count most
-UNSURE = 0.1  # a weight (mean over the box, of 255) at which a mean is half the pixel's own colour
-FADE = 0.9  # above this alpha the room-ward correction fades to nothing at 1 (no step into the person's inside)
 
 
 @dataclass
 class Edge:
-    """The soft edge of one frame: its pixels (flat indices into the frame), their alpha (0..1, ``(N, 1)``) and the
+    """The soft edge of one frame: its pixels (flat indices into the frame), their alpha (uint8 ``(N,)``) and the
     person's estimated colour there (uint8 ``(N, 3)``)."""
 
     index: np.ndarray
@@ -63,11 +66,14 @@ class Edge:
 
     def over(self, picture: np.ndarray, background: np.ndarray) -> np.ndarray:
         """``picture`` (the frame composited on ``background``; contiguous) with its edge pixels composited again from
-        the person's colour, in place: ``alpha * colour + (1 - alpha) * background`` there."""
+        the person's colour, in place: ``alpha * colour + (1 - alpha) * background`` there, in 8-bit as
+        :func:`~bgblur.effects.compose.composite` does it (where the colour is the frame's, the same pixel)."""
         if self.index.size:
-            room = np.take(background.reshape(-1, 3), self.index, axis=0).astype(np.float32)
-            mixed = room + self.alpha * (self.colour.astype(np.float32) - room)
-            np.put(_pixels(picture), self.index, _pixels((mixed + 0.5).astype(np.uint8)))
+            room = np.take(_pixels(np.ascontiguousarray(background)), self.index).view(np.uint8).reshape(1, -1, 3)
+            a3 = cv2.merge([self.alpha.reshape(1, -1)] * 3)
+            person = cv2.multiply(self.colour.reshape(1, -1, 3), a3, scale=1 / 255)
+            mixed = cv2.add(person, cv2.multiply(room, cv2.bitwise_not(a3, a3), scale=1 / 255))
+            np.put(_pixels(picture), self.index, _pixels(mixed))
         return picture
 
 
@@ -86,94 +92,116 @@ def means_factor(size: tuple[int, int]) -> int:
     return factor
 
 
-def _explain(image: np.ndarray, alpha: np.ndarray, person: np.ndarray, room: np.ndarray) -> np.ndarray:
-    """The person's colour at pixels ``image`` (Nx3, 0..255) with ``alpha`` (Nx1) between local means ``person`` and
-    ``room``: the mean plus alpha times what ``alpha * person + (1 - alpha) * room`` leaves over, less the part of
-    it that points towards the room (faded out above :data:`FADE`)."""
-    towards_person = person - room
-    rest = image - room
-    rest -= alpha * towards_person
-    # How far the left-over reaches along room -> person, in units of that step; only its room-ward part goes.
-    along = np.einsum("ij,ij->i", rest, towards_person)[:, None]
-    along /= np.einsum("ij,ij->i", towards_person, towards_person)[:, None] + np.float32(1.0)
-    np.minimum(along, 0, out=along)
-    along *= alpha * np.minimum(np.float32(1), (1 - alpha) * np.float32(1 / (1 - FADE)))
-    rest *= alpha
-    rest += person
-    rest -= along * towards_person
-    # Never past the person's colour nor the camera's: the edge moves from one towards the other, no new colours.
-    np.maximum(rest, np.minimum(image, person), out=rest)
-    return np.minimum(rest, np.maximum(image, person), out=rest)
-
-
-def _mean(sums: np.ndarray, own: np.ndarray) -> np.ndarray:
-    """The weighted mean colour (Nx3) from box means of ``[colour * weight / 255 (3), weight]`` (Nx4, weights
-    0..255), leaning to the pixels' ``own`` colour where the weights nearby all but vanish (no one sure in reach)."""
-    return (sums[:, :3] * np.float32(255) + np.float32(UNSURE) * own) / (sums[:, 3:] + np.float32(UNSURE))
-
-
-_SOFT = np.ones(256, np.uint8)
-_SOFT[[0, 255]] = 0
-
-
-def _soft(alpha: np.ndarray) -> np.ndarray:
-    """1 where ``alpha`` is soft (0 < alpha < 255), else 0, in one pass: bytes numpy can read as a boolean array,
-    which it scans fast."""
-    return cv2.LUT(alpha, _SOFT)
-
-
-def _edge_points(alpha: np.ndarray) -> np.ndarray:
-    """Flat index of every soft-edge pixel of ``alpha`` (0 < alpha < 255)."""
-    return np.flatnonzero(_soft(alpha).view(bool))
-
-
-def _take(image: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """The pixels of ``image`` at flat ``index``, as float32 rows (``np.take``: several times faster than indexing)."""
-    return np.take(image.reshape(-1, image.shape[2] if image.ndim == 3 else 1), index, axis=0).astype(np.float32)
+def _edge_points(alpha: np.ndarray, scratch: dict[str, np.ndarray] | None = None, name: str = "") -> np.ndarray:
+    """Flat index of every soft-edge pixel of ``alpha`` (0 < alpha < 255): ``alpha - 1`` wraps 0 round to 255, so
+    soft is ``alpha - 1 < 254``, a boolean array numpy scans fast (as fast as inRange then 1 for 255; a table
+    look-up of the whole frame costs 3x, and threshold hands the frame to OpenCV's thread pool, whose worker spins)."""
+    kept = {} if scratch is None else scratch
+    shifted = np.subtract(alpha, 1, out=_buffer(kept, f"{name}_shifted", alpha.shape, np.uint8))
+    return np.flatnonzero(np.less(shifted, 254, out=_buffer(kept, name, alpha.shape, np.bool_)))
 
 
 _LEVELS = np.arange(256) / 255
 _PERSON_WEIGHT = np.round(255 * _LEVELS**SURENESS).astype(np.uint8)
 _ROOM_WEIGHT = np.round(255 * (1 - _LEVELS) ** SURENESS).astype(np.uint8)
 
+# Small px around the edge whose means the colours use: the bilinear sample's neighbour, the narrow box over the
+# wide pass's colours, the wide box under those; and one more. Beyond that, the means can stop.
+REACH = 1 + NARROW_BOX // 2 + WIDE_BOX // 2 + 1
+
+
+def _buffer(scratch: dict[str, np.ndarray], name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """A contiguous scratch array of ``shape``, the start of one kept from frame to frame under ``name`` (the part of
+    the picture the means cover changes size with every frame; a fresh array each time costs in page faults)."""
+    size = int(np.prod(shape))
+    kept = scratch.get(name)
+    if kept is None or kept.size < size or kept.dtype != dtype:
+        kept = scratch[name] = np.empty(size, dtype)
+    return kept.reshape(-1)[:size].reshape(shape)
+
 
 def _weighted(image: np.ndarray, alpha: np.ndarray, scratch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """``[image * w / 255 (3), w]`` with the person's weight ``w = 255 * alpha ** SURENESS`` (alpha 0..1), and the
     same with the room's: what a box filter turns into their weighted local means. The products are kept in float
     (the weights are often small, and an 8-bit product of a small weight rounds the colour away)."""
-    with_alpha = scratch["edge_bgra"] = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA, scratch.get("edge_bgra"))
+    shape = alpha.shape
+    with_alpha = cv2.cvtColor(image, cv2.COLOR_BGR2BGRA, _buffer(scratch, "edge_bgra", (*shape, 4), np.uint8))
     stacks = []
     for name, table in (("person", _PERSON_WEIGHT), ("room", _ROOM_WEIGHT)):
-        weight = scratch[f"edge_{name}_w"] = cv2.LUT(alpha, table, scratch.get(f"edge_{name}_w"))
-        weights = scratch[f"edge_{name}_w4"] = cv2.merge([weight] * 4, scratch.get(f"edge_{name}_w4"))
+        weight = cv2.LUT(alpha, table, _buffer(scratch, f"edge_{name}_w", shape, np.uint8))
+        weights = cv2.merge([weight] * 4, _buffer(scratch, f"edge_{name}_w4", (*shape, 4), np.uint8))
         # its 4th channel is 255: times the weight / 255, the weight
-        stack = cv2.multiply(with_alpha, weights, scratch.get(f"edge_{name}"), scale=1 / 255, dtype=cv2.CV_32F)
-        stacks.append(stack)
-        scratch[f"edge_{name}"] = stack
+        out = _buffer(scratch, f"edge_{name}", (*shape, 4), np.float32)
+        stacks.append(cv2.multiply(with_alpha, weights, out, scale=1 / 255, dtype=cv2.CV_32F))
     return stacks[0], stacks[1]
 
 
 def _box(stack: np.ndarray, box: int, scratch: dict[str, np.ndarray], name: str) -> np.ndarray:
-    """Box means of a float32 stack, into the scratch picture ``name``."""
-    means = cv2.boxFilter(stack, -1, (box, box), scratch.get(name), borderType=cv2.BORDER_REFLECT)
-    scratch[name] = means
-    return means
+    """Box means of a float32 stack, into the scratch array ``name``."""
+    out = _buffer(scratch, name, stack.shape, np.float32)
+    return cv2.boxFilter(stack, -1, (box, box), out, borderType=cv2.BORDER_REFLECT)
+
+
+def _region(
+    rows: np.ndarray, cols: np.ndarray, factor: int, cells: tuple[int, int], reach: int = REACH
+) -> tuple[int, int, int, int]:
+    """The part (x0, y0, x1, y1, in px of the ``cells`` grid) of the means' picture the edge at ``rows``, ``cols``
+    (rows sorted) reaches, ``reach`` around its bounding box: with :data:`REACH`, the means taken there alone come
+    out exactly as over the whole picture."""
+    x0, x1 = int(cols.min()) // factor - reach, int(cols.max()) // factor + reach + 1
+    y0, y1 = int(rows[0]) // factor - reach, int(rows[-1]) // factor + reach + 1
+    return max(0, x0), max(0, y0), min(cells[0], x1), min(cells[1], y1)
+
+
+Region = tuple[int, int, int, int]
+Scratch = dict[str, np.ndarray]
+
+
+def _small(
+    frame: np.ndarray, alpha: np.ndarray, region: Region, factor: int, scratch: Scratch
+) -> tuple[np.ndarray, ...]:
+    """The pixel at the middle of every ``factor`` x ``factor`` cell of ``region`` (see :func:`_region`), of the
+    frame and of the alpha: the means need no more, and it reads a fraction of the frame."""
+    x0, y0, x1, y1 = region
+    covered = (slice(y0 * factor, y1 * factor), slice(x0 * factor, x1 * factor))
+    size, shape = (x1 - x0, y1 - y0), (y1 - y0, x1 - x0)
+    nearest = cv2.INTER_NEAREST_EXACT
+    image = cv2.resize(
+        frame[covered], size, _buffer(scratch, "edge_image", (*shape, 3), np.uint8), interpolation=nearest
+    )
+    small_alpha = cv2.resize(
+        alpha[covered], size, _buffer(scratch, "edge_alpha", shape, np.uint8), interpolation=nearest
+    )
+    return image, small_alpha
+
+
+def _first_pass(
+    image: np.ndarray, alpha: np.ndarray, person_sums: np.ndarray, room_means: np.ndarray, scratch: Scratch
+) -> None:
+    """The wide pass: the person's colour explained at the small picture's own edge pixels from the wide means, put
+    into ``person_sums`` (weighted as there) for the narrow pass to average."""
+    small_index = _edge_points(alpha)
+    own = planes(image, small_index)
+    a = np.take(alpha.reshape(-1), small_index)
+    wide = _box(person_sums, WIDE_BOX, scratch, "edge_wide_person")
+    first = explain(own, a, mean(planes(wide, small_index), own), mean(planes(room_means, small_index), own))
+    first *= planes(person_sums[..., 3:], small_index)[0] * np.float32(1 / 255)
+    person_sums.reshape(-1, 4)[small_index, :3] = first.T
 
 
 # cv2.remap takes maps under 32767 px a side (SHRT_MAX): more points than this go in rows of this many.
 REMAP_ROW = 16384
 
 
-def _on_grid(index: np.ndarray, width: int, factor: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Where the pixels at flat ``index`` of a ``width``-px picture fall on a grid ``factor`` times coarser (whose
-    pixels stand for the middles of their cells): the maps :func:`_sample` takes, and how many points they hold.
-    The points go in one row (remap is several times faster over a 1xN map than an Nx1 one), or rows of
+def _on_grid(rows: np.ndarray, cols: np.ndarray, factor: int, origin: tuple[int, int]) -> tuple:
+    """Where the pixels at ``rows``, ``cols`` fall on a grid ``factor`` times coarser (whose pixels stand for the
+    middles of their cells) starting at cell ``origin``: the maps :func:`_sample` takes, and how many points they
+    hold. The points go in one row (remap is several times faster over a 1xN map than an Nx1 one), or rows of
     :data:`REMAP_ROW` when there are more (a 4K frame's edge, a zoomed-in auto-frame), the last padded."""
-    rows, cols = np.divmod(index, width)
     scale = np.float32(1 / factor)
-    xs = (cols.astype(np.float32) + 0.5) * scale - 0.5
-    ys = (rows.astype(np.float32) + 0.5) * scale - 0.5
-    count = len(index)
+    xs = ((cols - origin[0] * factor).astype(np.float32) + 0.5) * scale - 0.5
+    ys = ((rows - origin[1] * factor).astype(np.float32) + 0.5) * scale - 0.5
+    count = len(rows)
     if count <= REMAP_ROW:
         return xs[None], ys[None], count
     pad = -count % REMAP_ROW
@@ -185,10 +213,52 @@ def _on_grid(index: np.ndarray, width: int, factor: int) -> tuple[np.ndarray, np
 
 
 def _sample(sums: np.ndarray, maps: tuple[np.ndarray, np.ndarray, int]) -> np.ndarray:
-    """``sums`` at the points of ``maps`` (:func:`_on_grid`), bilinearly (NxC)."""
+    """``sums`` at the points of ``maps`` (:func:`_on_grid`), bilinearly, as channel planes (CxN)."""
     xs, ys, count = maps
     sampled = cv2.remap(sums, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return sampled.reshape(-1, sums.shape[2])[:count]
+    return np.ascontiguousarray(sampled.reshape(-1, sums.shape[2])[:count].T)
+
+
+# Frames in a row after a fresh one that reuse its local means (an effect's run of frames; a picture is always fresh).
+REUSE = 1
+KEPT_REACH = 3  # the edge may move this many cells (4 px each at 720p) out of the fresh one's bounding box
+
+
+def _means(
+    frame: np.ndarray,
+    alpha: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    grid: tuple[int, tuple[int, int]],
+    scratch: Scratch,
+    keep: bool,
+) -> tuple[Region, np.ndarray, np.ndarray]:
+    """(region, the narrow pass's box means of the person, the wide pass's of the room) for the edge at ``rows``,
+    ``cols`` (``grid``: the cells' factor and count): fresh, or with ``keep`` (the effect's buffers, frame after frame)
+    on up to :data:`REUSE` frames after a fresh one, that one's, while the edge stays in its region. Local means over
+    20-28 px move little in a frame (and the matte a live effect gets is often a frame old itself); this halves
+    their cost."""
+    factor, cells = grid
+    kept = scratch.get("edge_kept")
+    if keep and kept is not None and kept[4] < REUSE:
+        x0, y0, x1, y1 = (int(v) for v in kept[:4])
+        now = _region(rows, cols, factor, cells, KEPT_REACH)
+        if now[0] >= x0 and now[1] >= y0 and now[2] <= x1 and now[3] <= y1:
+            kept[4] += 1
+            shape = (y1 - y0, x1 - x0, 4)
+            narrow = _buffer(scratch, "edge_narrow", shape, np.float32)
+            return (x0, y0, x1, y1), narrow, _buffer(scratch, "edge_wide_room", shape, np.float32)
+    region = _region(rows, cols, factor, cells)
+    image, small_alpha = _small(frame, alpha, region, factor, scratch)
+    person_sums, room_sums = _weighted(image, small_alpha, scratch)
+    room_means = _box(room_sums, WIDE_BOX, scratch, "edge_wide_room")
+    _first_pass(image, small_alpha, person_sums, room_means, scratch)
+    scratch["edge_kept"] = np.array([*region, 0])
+    return region, _box(person_sums, NARROW_BOX, scratch, "edge_narrow"), room_means
+
+
+def _nobody() -> Edge:
+    return Edge(np.empty(0, np.intp), np.empty(0, np.uint8), np.empty((0, 3), np.uint8))
 
 
 def edge_colours(frame: np.ndarray, alpha: np.ndarray, buffers: dict[str, np.ndarray] | None = None) -> Edge:
@@ -200,37 +270,17 @@ def edge_colours(frame: np.ndarray, alpha: np.ndarray, buffers: dict[str, np.nda
     height, width = alpha.shape
     factor = means_factor((width, height))
     cells = (width // factor, height // factor)
-    nobody = Edge(np.empty(0, np.intp), np.empty((0, 1), np.float32), np.empty((0, 3), np.uint8))
     if min(cells) < 4:  # too small for local means
-        return nobody
-    edge = scratch["edge_soft"] = cv2.LUT(alpha, _SOFT, scratch.get("edge_soft"))
-    index = np.flatnonzero(edge.view(bool))
+        return _nobody()
+    index = _edge_points(alpha, scratch, "edge_soft")
     if not index.size:
-        return nobody
-    # The pixel at the middle of every factor x factor cell: the means need no more, and it reads a fraction of
-    # the frame.
-    covered = (slice(0, cells[1] * factor), slice(0, cells[0] * factor))
-    image = scratch["edge_image"] = cv2.resize(
-        frame[covered], cells, scratch.get("edge_image"), interpolation=cv2.INTER_NEAREST_EXACT
-    )
-    small_alpha = scratch["edge_alpha"] = cv2.resize(
-        alpha[covered], cells, scratch.get("edge_alpha"), interpolation=cv2.INTER_NEAREST_EXACT
-    )
-    person_sums, room_sums = _weighted(image, small_alpha, scratch)
-    # The wide pass, its colour explained at the small picture's own edge pixels ...
-    small_index = _edge_points(small_alpha)
-    room_means = _box(room_sums, WIDE_BOX, scratch, "edge_wide_room")
-    own = _take(image, small_index)
-    person = _mean(_take(_box(person_sums, WIDE_BOX, scratch, "edge_wide_person"), small_index), own)
-    a = _take(small_alpha, small_index) * np.float32(1 / 255)
-    first = _explain(own, a, person, _mean(_take(room_means, small_index), own))
-    weight = _take(person_sums[..., 3:], small_index) * np.float32(1 / 255)
-    person_sums.reshape(-1, 4)[small_index, :3] = first * weight
-    # ... the narrow pass: the person's means from those colours (the room's stay the wide pass's), at full size.
-    maps = _on_grid(index, width, factor)
-    own = _take(frame, index)
-    person = _mean(_sample(_box(person_sums, NARROW_BOX, scratch, "edge_narrow"), maps), own)
-    room = _mean(_sample(room_means, maps), own)
-    a = _take(alpha, index) * np.float32(1 / 255)
-    colour = _explain(own, a, person, room)
-    return Edge(index, a, (colour + 0.5).astype(np.uint8))
+        return _nobody()
+    rows, cols = np.divmod(index, width)
+    region, narrow, room_means = _means(frame, alpha, rows, cols, (factor, cells), scratch, buffers is not None)
+    # The narrow pass: the person's means from the wide pass's colours (the room's stay the wide pass's), at full size.
+    maps = _on_grid(rows, cols, factor, region[:2])
+    own = planes(frame, index)
+    person = mean(_sample(narrow, maps), own)
+    room = mean(_sample(room_means, maps), own)
+    a8 = np.take(alpha.reshape(-1), index)
+    return Edge(index, a8, as_rows(explain(own, a8, person, room)))

@@ -4,17 +4,24 @@ multilevel solver (a test-only dependency)."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
+from foreground_reference import reference_edge_colours
 from pymatting import estimate_foreground_ml
 
 from bgblur.effects import foreground
 from bgblur.effects.backgrounds import ColourBackground
 from bgblur.effects.blur import BlurBackground
-from bgblur.effects.compose import composite
+from bgblur.effects.compose import FrameBuffers, composite
 from bgblur.effects.foreground import edge_colours
 from bgblur.effects.replace import ReplaceBackground
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+import evaluate
 
 H, W = 240, 320
 
@@ -140,3 +147,85 @@ def test_an_edge_of_more_points_than_remap_takes_in_a_row(monkeypatch: pytest.Mo
     shorter = edge_colours(big_picture, big_alpha)
     np.testing.assert_array_equal(shorter.index, rows.index)
     np.testing.assert_array_equal(shorter.colour, rows.colour)
+
+
+@pytest.fixture(scope="module")
+def real_edges(testdata: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """The close portrait and frame 72 of the talking-head clip (1280x720), each with bgblur's own matte."""
+    from bgblur.cli import parse_options
+
+    evaluator = evaluate.Evaluator(parse_options([]), None)
+    image = cv2.imread(str(testdata / "portraits" / "astronaut.png"), cv2.IMREAD_COLOR)
+    clip = testdata / "videos" / "talking_head_bookshelf.mp4"
+    return [("astronaut", image, evaluator.picture_matte(image)), ("talking head", *evaluator.clip_matte(clip, 72))]
+
+
+def test_the_fast_estimate_is_the_plain_one_on_real_pictures(real_edges) -> None:
+    """The per-frame work was cut (means only around the edge, the points as channel planes, looked-up fades); the
+    colours are those of the plain formulation (tests/effects/foreground_reference.py, the implementation before):
+    the same points, every colour within 1 level of it (measured: all equal but one level on one developer photo)."""
+    for name, image, matte in real_edges:
+        index, colour = reference_edge_colours(image, matte)
+        edge = edge_colours(image, matte)
+        assert index.size > 2000, name
+        np.testing.assert_array_equal(edge.index, index)
+        difference = np.abs(edge.colour.astype(int) - colour)
+        assert difference.max() <= 1, (name, difference.max())
+        assert (difference == 0).all(axis=1).mean() > 0.999, name
+
+
+@pytest.mark.parametrize("shift", [(0, 0), (-150, -130), (150, 130)])
+def test_means_taken_around_the_edge_alone_are_those_of_the_whole_picture(shift: tuple[int, int]) -> None:
+    """The means are taken on the edge's bounding box and a margin (their reach) only: a head in the middle, or cut
+    by the picture's top-left or bottom-right border, comes out as over the whole picture."""
+    picture, alpha8, _, _ = known_scene(6)
+    picture, alpha8 = (np.roll(x, shift, axis=(0, 1)) for x in (picture, alpha8))
+    if shift != (0, 0):  # the head cut by the border, not wrapped round it
+        keep = (slice(0, H - 20), slice(0, W - 20)) if shift[0] < 0 else (slice(20, H), slice(20, W))
+        picture, alpha8 = np.ascontiguousarray(picture[keep]), np.ascontiguousarray(alpha8[keep])
+    index, colour = reference_edge_colours(picture, alpha8)
+    edge = edge_colours(picture, alpha8)
+    np.testing.assert_array_equal(edge.index, index)
+    assert np.abs(edge.colour.astype(int) - colour).max() <= 1
+
+
+def test_the_edge_composited_again_from_the_frames_own_colours_is_the_plain_composite() -> None:
+    """Edge.over blends in 8-bit the way composite() does: given the frame's own colours it changes no pixel."""
+    picture, alpha8, _, _ = known_scene(7)
+    red = np.full_like(picture, (30, 30, 220))
+    edge = edge_colours(picture, alpha8)
+    own = foreground.Edge(edge.index, edge.alpha, picture.reshape(-1, 3)[edge.index])
+    plain = composite(picture, red, alpha8)
+    assert (composite(picture, red, alpha8, edge=own) == plain).all()
+    assert (composite(picture, red, alpha8, edge=edge) != plain).any(axis=2).sum() > 0.5 * edge.index.size
+
+
+def moved(seed: int, steps: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The known scene with its head (and room) moved right by each of ``steps`` px: frames of a run."""
+    picture, alpha8, _, _ = known_scene(seed)
+    return [tuple(np.ascontiguousarray(np.roll(x, step, axis=1)) for x in (picture, alpha8)) for step in steps]
+
+
+def test_in_a_run_of_frames_every_other_one_reuses_the_last_fresh_means() -> None:
+    """With an effect's buffers, the frame after a fresh one takes that one's local means (its edge still in their
+    region): close to its own estimate, not equal; the frame after is fresh again, exactly its own estimate. Close:
+    composited, alpha times the colour's change is 1.2 levels on average for a head moved 2 px (8 px at 720p) in a
+    frame (on the talking-head clip: 0.8 levels on a reused frame, and the spill the same)."""
+    frames = moved(8, [0, 2, 4, 6])
+    buffers = FrameBuffers()
+    run = [edge_colours(picture, alpha8, buffers.for_frame(picture)) for picture, alpha8 in frames]
+    alone = [edge_colours(picture, alpha8) for picture, alpha8 in frames]
+    for i in (0, 2):
+        np.testing.assert_array_equal(run[i].colour, alone[i].colour)
+    for i in (1, 3):
+        np.testing.assert_array_equal(run[i].index, alone[i].index)
+        alpha = frames[i][1].reshape(-1)[run[i].index] / 255
+        shown = np.abs(run[i].colour.astype(int) - alone[i].colour).max(axis=1) * alpha
+        assert 0 < shown.mean() < 2, shown.mean()
+
+
+def test_an_edge_gone_out_of_the_kept_means_region_takes_fresh_means() -> None:
+    frames = moved(9, [0, 40])
+    buffers = FrameBuffers()
+    run = [edge_colours(picture, alpha8, buffers.for_frame(picture)) for picture, alpha8 in frames]
+    np.testing.assert_array_equal(run[1].colour, edge_colours(*frames[1]).colour)
