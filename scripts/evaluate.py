@@ -43,6 +43,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -281,8 +282,9 @@ class Evaluator:
                 setattr(score, key, float(np.mean(values)))
         return score
 
-    def run(self, data: Path, only: str | None = None) -> list[Score]:
-        """Every image with a mask, then every video (with or without masks) under ``data``."""
+    def run(self, data: Path, only: str | None = None, videos: Collection[str] | None = None) -> list[Score]:
+        """Every image with a mask, then every video (with or without masks) under ``data``; names with ``only``,
+        and of the videos only those named in ``videos`` when given."""
         scores = []
         for image_path in sorted((data / "images").glob("*.jpg")):
             if only and only not in image_path.stem:
@@ -291,7 +293,7 @@ class Evaluator:
             if mask_path.is_file():
                 scores.append(self.image(image_path, mask_path))
         for video_path in sorted((data / "videos").glob("*.mp4")):
-            if only and only not in video_path.stem:
+            if (only and only not in video_path.stem) or (videos is not None and video_path.stem not in videos):
                 continue
             masks_dir = data / "videos" / f"{video_path.stem}_masks"
             scores.append(self.video(video_path, masks_dir if masks_dir.is_dir() else None))
@@ -454,7 +456,6 @@ def price_of_presence(bgblur_args: Options, scores: list[Score], data: Path, onl
 SPILL_BACKGROUNDS = ((0, 255, 0), (255, 0, 255))  # BGR of #00ff00 and #ff00ff: every channel differs by 255
 SPILL_RADIUS = 6  # px: the neighbourhood an edge pixel's sure-person and sure-room colours are taken from
 SPILL_CONTRAST = 40.0  # only where those two colours differ by this much (RGB distance): elsewhere no rim shows
-SPILL_CLIP_FRAME = 72  # the talking-head clip's middle frame
 
 
 @dataclass
@@ -516,9 +517,18 @@ def spill_of_composites(image: np.ndarray, first: np.ndarray, second: np.ndarray
     return float(np.mean(to_person / np.maximum(to_person + to_room, 1e-6))), int(band.sum())
 
 
+def frame_count(video_path: Path) -> int:
+    """How many frames the clip says it has."""
+    capture = cv2.VideoCapture(str(video_path))
+    try:
+        return int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    finally:
+        capture.release()
+
+
 def spill_pictures(evaluator: Evaluator, data: Path, scores: list[Score], only: str | None = None) -> list[EdgeScore]:
     """:func:`edge_spill` with and without the person's own colours on the photos with people among ``scores``, the
-    talking-head clip's :data:`SPILL_CLIP_FRAME` and the portraits (``data/portraits/*.png``; names with ``only``)."""
+    talking-head clip's middle frame (72 of 144) and the portraits (``data/portraits/*.png``; names with ``only``)."""
     pictures: list[tuple[str, float, np.ndarray, np.ndarray]] = []
     for score in scores:
         if score.kind == "image" and score.has_person:
@@ -526,9 +536,8 @@ def spill_pictures(evaluator: Evaluator, data: Path, scores: list[Score], only: 
             pictures.append((score.name, score.iou, image, evaluator.picture_matte(image)))
     clip = data / "videos" / "talking_head_bookshelf.mp4"
     if clip.is_file() and (not only or only in clip.stem):
-        pictures.append(
-            (f"{clip.stem} f{SPILL_CLIP_FRAME}", float("nan"), *evaluator.clip_matte(clip, SPILL_CLIP_FRAME))
-        )
+        middle = frame_count(clip) // 2
+        pictures.append((f"{clip.stem} f{middle}", float("nan"), *evaluator.clip_matte(clip, middle)))
     for path in sorted((data / "portraits").glob("*.png")):
         if only and only not in path.stem:
             continue

@@ -72,19 +72,22 @@ def pose_model() -> Path:
 
 @pytest.fixture(scope="session")
 def evaluation(testdata: Path):
-    """``evaluation(*options)``: scripts/evaluate.py's scores of the whole developer set (by item name) for those
-    bgblur options, computed once per session whichever tests ask (the set takes ~10 s a configuration)."""
+    """``evaluation(*options, videos=None)``: scripts/evaluate.py's scores of the developer set (by item name) for
+    those bgblur options: every photo, and the clips named in ``videos`` (all when None); computed once per session
+    whichever tests ask (the whole set takes ~7 s a configuration, most of it the clips)."""
     sys.path.insert(0, str(REPO / "scripts"))
     import evaluate
 
     from bgblur.cli import parse_options
 
-    runs: dict[tuple[str, ...], dict[str, evaluate.Score]] = {}
+    runs: dict[tuple, dict[str, evaluate.Score]] = {}
 
-    def run(*options: str) -> dict[str, evaluate.Score]:
-        if options not in runs:
-            runs[options] = {s.name: s for s in evaluate.Evaluator(parse_options(list(options)), None).run(testdata)}
-        return runs[options]
+    def run(*options: str, videos: tuple[str, ...] | None = None) -> dict[str, evaluate.Score]:
+        key = (options, videos)
+        if key not in runs:
+            scores = evaluate.Evaluator(parse_options(list(options)), None).run(testdata, videos=videos)
+            runs[key] = {s.name: s for s in scores}
+        return runs[key]
 
     return run
 
