@@ -105,6 +105,16 @@ def read_video(path: Path) -> list[np.ndarray]:
     return read_frames(capture)
 
 
+def talking_head_720p(testdata: Path) -> np.ndarray:
+    """The 40th frame of the 1280x720 talking-head clip: into the clip, the person has moved, an arm is up."""
+    capture = cv2.VideoCapture(str(testdata / "videos" / "talking_head_bookshelf.mp4"))
+    for _ in range(40):
+        ok, image = capture.read()
+    capture.release()
+    assert ok and image.shape == (720, 1280, 3)
+    return image
+
+
 def read_frames(capture: cv2.VideoCapture, seconds: float | None = None) -> list[np.ndarray]:
     """The frames of an open capture until it ends (or ``seconds`` have passed), then released."""
     frames = []

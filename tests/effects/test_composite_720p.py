@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from util import talking_head_720p
 
 from bgblur.effects.blur import BlurBackground, blur, halo_free_blur
 from bgblur.effects.compose import DENSE_EDGE, composite
@@ -22,11 +23,7 @@ from bgblur.segmenters import create_segmenter
 
 @pytest.fixture(scope="module")
 def frame_and_matte(testdata: Path) -> tuple[np.ndarray, np.ndarray]:
-    capture = cv2.VideoCapture(str(testdata / "videos" / "talking_head_bookshelf.mp4"))
-    for _ in range(40):  # into the clip: the person has moved, an arm is up
-        ok, image = capture.read()
-    capture.release()
-    assert ok and image.shape == (720, 1280, 3)
+    image = talking_head_720p(testdata)
     alpha = MatteMaker(0.5, temporal=False)(create_segmenter("selfie").segment(image), image)
     soft = ((alpha > 0) & (alpha < 255)).mean()
     assert 0.005 < soft < DENSE_EDGE and 0.1 < (alpha == 255).mean() < 0.6  # a person with a thin soft edge

@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from util import talking_head_720p
 
 from bgblur.imaging import flush_denormals, shrink
 from bgblur.matte import MatteMaker
@@ -18,11 +19,7 @@ from bgblur.segmenters import create_segmenter
 
 @pytest.fixture(scope="module")
 def frame_and_probability(testdata: Path) -> tuple[np.ndarray, np.ndarray]:
-    capture = cv2.VideoCapture(str(testdata / "videos" / "talking_head_bookshelf.mp4"))
-    for _ in range(40):  # into the clip: the person has moved, an arm is up
-        ok, image = capture.read()
-    capture.release()
-    assert ok and image.shape == (720, 1280, 3)
+    image = talking_head_720p(testdata)
     return image, create_segmenter("selfie").segment(image)
 
 
