@@ -39,9 +39,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from bgblur.effects.edgemath import FADE, UNSURE, as_rows, explain, mean, planes
+from bgblur.effects.edgemath import FADE, UNSURE, as_rows, blend_rows, explain, gathered, mean, pixel_items, planes
 
-__all__ = ["FADE", "UNSURE", "Edge", "edge_colours", "means_factor"]
+__all__ = ["FADE", "UNSURE", "Edge", "edge_colours", "means_factor", "soft_points"]
 
 MEANS_SIZE = 320  # long side (px) at most of the picture the means are taken on
 WIDE_BOX = 7  # box (px of that picture) of the first pass: far enough to reach the person's sure inside
@@ -61,7 +61,7 @@ class Edge:
     def paste(self, image: np.ndarray) -> np.ndarray:
         """``image`` (a contiguous copy of the frame) with the person's colour put into its edge pixels, in place."""
         if self.index.size:
-            np.put(_pixels(image), self.index, _pixels(self.colour))
+            np.put(pixel_items(image), self.index, pixel_items(self.colour))
         return image
 
     def over(self, picture: np.ndarray, background: np.ndarray) -> np.ndarray:
@@ -69,18 +69,9 @@ class Edge:
         the person's colour, in place: ``alpha * colour + (1 - alpha) * background`` there, in 8-bit as
         :func:`~bgblur.effects.compose.composite` does it (where the colour is the frame's, the same pixel)."""
         if self.index.size:
-            room = np.take(_pixels(np.ascontiguousarray(background)), self.index).view(np.uint8).reshape(1, -1, 3)
-            a3 = cv2.merge([self.alpha.reshape(1, -1)] * 3)
-            person = cv2.multiply(self.colour.reshape(1, -1, 3), a3, scale=1 / 255)
-            mixed = cv2.add(person, cv2.multiply(room, cv2.bitwise_not(a3, a3), scale=1 / 255))
-            np.put(_pixels(picture), self.index, _pixels(mixed))
+            mixed = blend_rows(self.colour.reshape(1, -1, 3), gathered(background, self.index), self.alpha)
+            np.put(pixel_items(picture), self.index, pixel_items(mixed))
         return picture
-
-
-def _pixels(image: np.ndarray) -> np.ndarray:
-    """A contiguous BGR picture (or Nx3 rows) as one 3-byte item per pixel: ``np.put`` writes those several times
-    faster than fancy indexing writes rows."""
-    return image.reshape(-1, 3).view("V3").reshape(-1)
 
 
 def means_factor(size: tuple[int, int]) -> int:
@@ -92,7 +83,7 @@ def means_factor(size: tuple[int, int]) -> int:
     return factor
 
 
-def _edge_points(alpha: np.ndarray, scratch: dict[str, np.ndarray] | None = None, name: str = "") -> np.ndarray:
+def soft_points(alpha: np.ndarray, scratch: dict[str, np.ndarray] | None = None, name: str = "") -> np.ndarray:
     """Flat index of every soft-edge pixel of ``alpha`` (0 < alpha < 255): ``alpha - 1`` wraps 0 round to 255, so
     soft is ``alpha - 1 < 254``, a boolean array numpy scans fast (as fast as inRange then 1 for 255; a table
     look-up of the whole frame costs 3x, and threshold hands the frame to OpenCV's thread pool, whose worker spins)."""
@@ -180,7 +171,7 @@ def _first_pass(
 ) -> None:
     """The wide pass: the person's colour explained at the small picture's own edge pixels from the wide means, put
     into ``person_sums`` (weighted as there) for the narrow pass to average."""
-    small_index = _edge_points(alpha)
+    small_index = soft_points(alpha)
     own = planes(image, small_index)
     a = np.take(alpha.reshape(-1), small_index)
     wide = _box(person_sums, WIDE_BOX, scratch, "edge_wide_person")
@@ -272,7 +263,7 @@ def edge_colours(frame: np.ndarray, alpha: np.ndarray, buffers: dict[str, np.nda
     cells = (width // factor, height // factor)
     if min(cells) < 4:  # too small for local means
         return _nobody()
-    index = _edge_points(alpha, scratch, "edge_soft")
+    index = soft_points(alpha, scratch, "edge_soft")
     if not index.size:
         return _nobody()
     rows, cols = np.divmod(index, width)
