@@ -20,9 +20,21 @@ def people_mode(options: Options, live: bool) -> str:
     return options.people or ("main" if live else "all")
 
 
+def picture_threads() -> int:
+    """Model threads for a still picture. Nothing runs beside a picture's analysis (a video file's model shares the
+    cores with decoding and compositing, so it keeps one thread), so it takes the threads this process gives OpenCV:
+    every core for one picture, one each when batch workers share the machine (:func:`bgblur.batch.task.limit_threads`).
+    At most 4: a 256 px model has too little work per layer to split further."""
+    import cv2
+
+    from bgblur.threads import usable_cores
+
+    return max(1, min(cv2.getNumThreads(), usable_cores(), 4))
+
+
 def build_segmenter(options: Options, still: bool = False, live: bool = False):
     """The segmenter the options ask for; ``still``: for one picture, where a one-pass model takes the tiled
-    second look unless ``--no-tiles`` (its cost is paid once)."""
+    second look unless ``--no-tiles`` (its cost is paid once), on :func:`picture_threads`."""
     from bgblur.segmenters import create_segmenter
 
     if options.tiles and options.mask_rcnn is not None:
@@ -34,6 +46,7 @@ def build_segmenter(options: Options, still: bool = False, live: bool = False):
         people=people_mode(options, live),
         detections=options.detections,
         input_width=options.input_width,
+        threads=picture_threads() if still else 1,
     )
     tiles = options.tiles if options.tiles is not None else still and options.mask_rcnn is None
     if tiles:
@@ -58,7 +71,8 @@ def build_matte_maker(options: Options, segmenter, still: bool = False, live: bo
     if crops:
         from bgblur.segmenters.crops import PersonCrops
 
-        second_look = PersonCrops(getattr(segmenter, "inner", segmenter), threshold)  # the one-pass model itself
+        # The one-pass model itself; a picture's looks are mirrored as its whole view is (one more pass each).
+        second_look = PersonCrops(getattr(segmenter, "inner", segmenter), threshold, mirror=still)
     people = people_mode(options, live)
     return MatteMaker(
         threshold, refine=options.refine, temporal=options.smooth, people=people, presence=presence, crops=second_look
@@ -75,12 +89,14 @@ def build_presence(mode: str, still: bool = False, every: int = 3, pose_model: P
     from bgblur.matte import detectors
     from bgblur.matte.presence import PresenceCheck
 
-    person, verifier, faces = None, None, [detectors.FaceDetector()]  # short-range first: a sure face
+    threads = picture_threads() if still else 1
+    person, verifier, faces = None, None, [detectors.FaceDetector(threads=threads)]  # short-range first: a sure face
     try:
-        verifier = detectors.FaceVerifier()
+        verifier = detectors.FaceVerifier(threads=threads)
         if mode == "people":
-            person = detectors.PersonDetector(min_score=0.3 if still else 0.5)  # weak ones: see PresenceCheck
-            faces.append(detectors.FullRangeFaceDetector())
+            # Weak detections count on a picture (see PresenceCheck).
+            person = detectors.PersonDetector(min_score=0.3 if still else 0.5, threads=threads)
+            faces.append(detectors.FullRangeFaceDetector(threads=threads))
     except BgblurError as exc:
         info(f"presence: faces only, unverified ({exc})")
     body = None

@@ -89,3 +89,28 @@ def test_mask_rcnn_has_no_presence_no_tiles_no_crops_and_its_own_threshold(mrcnn
         assert not isinstance(segmenter, TiledSegmenter)
         assert (maker.presence, maker.crops, maker.threshold) == (None, None, 0.3)
         assert maker.people == ("main" if source == CAMERA else "all")
+
+
+def test_a_picture_runs_its_models_on_the_threads_opencv_has_and_a_video_on_one() -> None:
+    """Nothing runs beside a picture's analysis, so its models take the process's OpenCV threads (all cores for one
+    picture; one when batch workers share the machine, which sets OpenCV's count); a video's models keep one
+    thread, beside decoding and compositing. A picture's crops are mirrored, a video's not."""
+    import cv2
+
+    from bgblur.threads import usable_cores
+
+    before = cv2.getNumThreads()
+    try:
+        for opencv_threads in (1, 2):
+            cv2.setNumThreads(opencv_threads)
+            expected = min(opencv_threads, usable_cores())
+            for source, threads, mirror in ((PICTURE, expected, True), (FILE, 1, False), (CAMERA, 1, None)):
+                options = parse_options([])
+                segmenter = build_segmenter(options, **KIND[source])
+                maker = build_matte_maker(options, segmenter, **KIND[source])
+                model = getattr(segmenter, "inner", segmenter)
+                networks = [model, maker.presence.person, *maker.presence.faces, maker.presence.verifier.network]
+                assert [getattr(n, "threads", None) or n.network.threads for n in networks] == [threads] * 5, source
+                assert (maker.crops.mirror if maker.crops is not None else None) == mirror, source
+    finally:
+        cv2.setNumThreads(before)

@@ -12,13 +12,16 @@ square's answer, not a larger square's (a region's square inside its person's bo
 only what lies outside the region's; merged by maximum, each crop added its own leak, and the hike clip scored
 less with both kinds than with either alone). A square as large as the frame's long side magnifies nothing and
 is skipped; of two squares about the same, the smaller is looked at. Cost: one model pass per square, at most
-:data:`MAX_CROPS`.
+:data:`MAX_CROPS` (two with ``mirror``: pictures average each look with its mirror image's, as their whole view
+does, :func:`bgblur.segmenters.base.mirror_averaged`; developer photos with people 0.763 → 0.768).
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+
+from bgblur.segmenters.base import mirror_averaged
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in the picture's pixels
 
@@ -62,11 +65,13 @@ def squares(boxes: list[Box], size: tuple[int, int], margin: float = MARGIN) -> 
 
 class PersonCrops:
     """A second look with ``model`` (a one-pass segmenter) around given boxes, merged by maximum with the first
-    look. ``threshold``: only what a crop calls person (above it) is added — its doubts must not add leak."""
+    look. ``threshold``: only what a crop calls person (above it) is added — its doubts must not add leak.
+    ``mirror``: each look is averaged with the look at its mirror image (pictures: the cost is paid once)."""
 
-    def __init__(self, model, threshold: float | None = None, margin: float = MARGIN) -> None:
+    def __init__(self, model, threshold: float | None = None, margin: float = MARGIN, mirror: bool = False) -> None:
         self.model = model
         self.margin = margin
+        self.mirror = mirror
         self.threshold = np.float32(model.default_threshold if threshold is None else threshold)
 
     def __call__(self, image: np.ndarray, probability: np.ndarray, boxes: list[Box]) -> np.ndarray:
@@ -108,7 +113,7 @@ class PersonCrops:
         crop = cv2.warpAffine(
             image, to_picture, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
         )
-        return self.model.segment(crop)
+        return mirror_averaged(self.model, crop) if self.mirror else self.model.segment(crop)
 
     def _place(self, second: np.ndarray, answer: np.ndarray, square: tuple[float, float, float], pixels: int) -> None:
         """Write ``answer`` (the model's map over ``square``: left, top, side in grid px), where it calls person

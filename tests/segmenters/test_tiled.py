@@ -63,16 +63,24 @@ def test_small_far_person_is_found(testdata: Path) -> None:
 def test_never_more_person_than_the_whole_frame_view(testdata: Path) -> None:
     """The tiled answer is the minimum of both views: a close-up object is not made more of a 'person'."""
     image, _ = _picture(testdata, "noperson_coffee_cup")
-    whole = create_segmenter("selfie")
-    tiled = TiledSegmenter(whole).segment(image)
-    plain = cv2.resize(whole.segment(image), (tiled.shape[1], tiled.shape[0]), interpolation=cv2.INTER_LINEAR)
-    assert (tiled <= plain + 1e-6).all()
+    tiled = TiledSegmenter(create_segmenter("selfie"))
+    answer = tiled.segment(image)
+    plain = cv2.resize(tiled.whole_view(image), (answer.shape[1], answer.shape[0]), interpolation=cv2.INTER_LINEAR)
+    assert (answer <= plain + 1e-6).all()
 
 
-def test_frame_of_the_models_shape_gets_one_pass(testdata: Path) -> None:
-    image, _ = _picture(testdata, "cihp_three_kids_at_table")  # 500x498: square like the selfie model
+def test_a_picture_and_its_mirror_get_mirrored_mattes(testdata: Path) -> None:
+    """The whole view averages the model's answers on the picture and on its mirror, so the selfie model's own
+    left-right bias cancels out."""
+    image, _ = _picture(testdata, "cihp_three_kids_at_table")  # 500x498: square like the selfie model, no tiles
     whole = create_segmenter("selfie")
-    np.testing.assert_array_equal(TiledSegmenter(whole).segment(image), whole.segment(image))
+    mirror = cv2.flip(image, 1)
+    plain, plain_of_mirror = whole.segment(image), cv2.flip(whole.segment(mirror), 1)
+    assert np.abs(plain - plain_of_mirror).max() > 0.1  # the model alone is not mirror-symmetric
+    tiled = TiledSegmenter(whole)
+    answer = tiled.segment(image)
+    np.testing.assert_allclose(cv2.flip(tiled.segment(mirror), 1), answer, atol=1e-6)
+    np.testing.assert_allclose(answer, (plain + plain_of_mirror) / 2, atol=1e-6)  # one pass each way, no tiles
 
 
 def test_cli_wires_tiles_and_refuses_them_with_mask_rcnn(tmp_path: Path) -> None:
