@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from bgblur.errors import BgblurError
-from bgblur.matte.people import body_square
+from bgblur.matte.people import body_square, box_iou
 from bgblur.models import (
     FACE_LANDMARK_MODEL,
     FACE_MODEL,
@@ -96,15 +96,6 @@ def ssd_anchors(spec: SsdSpec) -> np.ndarray:
 def blazeface_anchors() -> np.ndarray:
     """The 896 anchor centres of BlazeFace short-range: a 16x16 grid with 2 per cell, then 8x8 with 6."""
     return ssd_anchors(SHORT_RANGE)
-
-
-def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:

@@ -29,7 +29,9 @@ people out of group pictures: every photo without a person it cleared, it cleare
 (:meth:`PresenceCheck.main`) keeps the main person's regions.
 
 **Memory that forgets**: evidence counts for ``memory`` frames after it last held (30: about a second), so someone
-turning away between looks stays sharp, and a lapse of a second with no evidence blurs the frame again.
+turning away between looks stays sharp, and a lapse of a second with no evidence blurs the frame again. In video a
+face found where the verifier passed one (box IoU ≥ ``same_face``) within the memory is that face again and is
+not asked about again: the verifier is asked about a person at the camera once a second, not at every look.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from bgblur.matte.people import (
     Detector,
     Track,
     body_person,
+    box_iou,
     claims,
     face_person,
     merge_people,
@@ -94,6 +97,7 @@ class PresenceCheck:
         edge_margin: float = 0.02,
         body_min_area: float = 0.01,
         min_face: float = 40.0,
+        same_face: float = 0.5,
     ) -> None:
         self.person, self.faces, self.verifier = person, tuple(faces), verifier
         self.sure_faces, self.still = sure_faces, still
@@ -102,6 +106,7 @@ class PresenceCheck:
         self.video_score, self.clear_score, self.looks = video_score, clear_score, looks
         self.memory, self.every, self.full_every = memory, max(1, every), max(1, full_every)
         self.edge_margin, self.body_min_area, self.min_face = edge_margin, body_min_area, min_face
+        self.same_face = same_face
         self.reset()
 
     def reset(self) -> None:
@@ -116,6 +121,7 @@ class PresenceCheck:
         self._main: Track | None = None
         self._previous_main: np.ndarray | None = None  # last frame's main-person mask, working resolution
         self._scale, self._area = (1.0, 1.0), np.zeros(1, np.int64)
+        self._passed: list[tuple[Box, int]] = []  # video: faces the verifier passed, and the frame it was asked
 
     def counts(self, track: Track) -> bool:
         """Does this person's evidence count now: it held within the last ``memory`` frames."""
@@ -165,8 +171,18 @@ class PresenceCheck:
         verifier (real faces fail it) and counts only on other evidence at its place (a person detection)."""
         if self.verifier is None:
             return True
-        x0, y0, x1, y1 = face.box
-        return max(x1 - x0, y1 - y0) >= self.min_face and self.verifier.is_face(image, face)
+        box = tuple(face.box)
+        if max(box[2] - box[0], box[3] - box[1]) < self.min_face:
+            return False
+        recent = [(b, asked) for b, asked in self._passed if self._frame - asked <= self.memory]
+        if any(box_iou(box, b) >= self.same_face for b, _ in recent):
+            return True  # the face the verifier passed here within the memory (video only: a still has one look)
+        if not self.verifier.is_face(image, face):
+            return False
+        if not self.still:
+            others = [(b, asked) for b, asked in recent if box_iou(box, b) < self.same_face]
+            self._passed = [*others, (box, self._frame)]
+        return True
 
     def _confirm(self, track: Track, before: Track | None) -> Track:
         """This look's evidence at a place: verified there now, or (person detector) clear, or steady over the

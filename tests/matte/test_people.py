@@ -136,6 +136,27 @@ def test_a_face_the_verifier_rejects_is_no_evidence_on_its_own() -> None:
     assert kept(matte_with(CUT, CUP), "all", check) == {TORSO, CUP}
 
 
+def test_in_video_the_verifier_is_asked_about_a_face_in_place_once_a_second() -> None:
+    """A person at the camera: the face found at each look (every 3rd frame) where the verifier passed it is that
+    face again; it is asked again after the memory (30 frames), or at once where a face turns up somewhere else."""
+    face, moved = Found(0.9, (68, 42, 92, 66)), Found(0.9, (120, 42, 144, 66))
+    verifier = Verdict(True)
+    check = people_check(None, (Script([face]),), verifier=verifier, every=3, memory=30)
+    for _ in range(60):  # two seconds: 20 looks
+        assert kept(matte_with(TORSO), "all", check) == {TORSO}
+    assert verifier.calls == 2  # frames 0 and 33 (the first look after the memory), not 20
+    check = people_check(None, (Script([face], [moved]),), verifier=verifier, every=3, memory=30)
+    for _ in range(6):
+        kept(matte_with(TORSO), "all", check)
+    assert verifier.calls == 4  # the moved face is another face: asked
+    # A face the verifier fails is asked about at every look (a cat's face must fail each time to stay out).
+    fails = Verdict(False)
+    check = people_check(None, (Script([face]),), verifier=fails, every=3, memory=30)
+    for _ in range(9):
+        assert kept(matte_with(TORSO), "all", check) == set()
+    assert fails.calls == 3
+
+
 def test_a_face_under_40_px_is_not_asked_and_counts_only_with_a_person_detection() -> None:
     small = Found(0.95, (70, 42, 100, 72))  # 30 px: too coarse for the landmark model
     verifier = Verdict(True)
