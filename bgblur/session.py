@@ -11,6 +11,7 @@ from bgblur.frames import Controls
 from bgblur.options import Options
 from bgblur.run import Pipeline, run_pipeline
 from bgblur.sources import Source
+from bgblur.threads import opencv_threads
 
 
 def run_source(
@@ -21,15 +22,16 @@ def run_source(
     blurred whole, so the run itself went on)."""
     pipeline = build_pipeline(options, source, controls, window)
     try:
-        run_pipeline(
-            pipeline,
-            source,
-            progress=progress,
-            hold_still=options.virtual_camera is not None,
-            sync=options.sync,
-            max_cpu=options.max_cpu,
-            pace=options.paced,
-        )
+        with opencv_threads(source.info.is_live, source.info.still):
+            run_pipeline(
+                pipeline,
+                source,
+                progress=progress,
+                hold_still=options.virtual_camera is not None,
+                sync=options.sync,
+                max_cpu=options.max_cpu,
+                pace=options.paced,
+            )
     finally:
         if stats:
             model = f"model: {pipeline.segmenter.name} on {pipeline.segmenter.runtime}"

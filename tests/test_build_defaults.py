@@ -114,3 +114,26 @@ def test_a_picture_runs_its_models_on_the_threads_opencv_has_and_a_video_on_one(
                 assert (maker.crops.mirror if maker.crops is not None else None) == mirror, source
     finally:
         cv2.setNumThreads(before)
+
+
+def test_a_video_run_gives_opencv_one_thread_live_and_the_spare_cores_to_a_file() -> None:
+    """A video's stages run in threads of their own; OpenCV's pool on top only adds CPU. A picture keeps the process's
+    threads, a batch worker's share is never raised, and the count comes back after the run."""
+    import cv2
+
+    from bgblur.threads import opencv_threads, usable_cores
+
+    before = cv2.getNumThreads()
+    try:
+        for share in (1, 2):
+            cv2.setNumThreads(share)
+            for live, still, inside in (
+                (True, False, 1),
+                (False, False, max(1, min(share, usable_cores() - 2))),
+                (False, True, share),
+            ):
+                with opencv_threads(live, still):
+                    assert cv2.getNumThreads() == inside, (share, live, still)
+                assert cv2.getNumThreads() == share
+    finally:
+        cv2.setNumThreads(before)
