@@ -17,6 +17,17 @@ def reduced_size(size: tuple[int, int], factor: int) -> tuple[int, int]:
     return max(1, size[0] // factor), max(1, size[1] // factor)
 
 
+def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    """Intersection over union of two boxes (x0, y0, x1, y1), 0..1: the detectors' NMS, the
+    presence check's same face, the crops' same square."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
 def odd(value: float) -> int:
     """The nearest odd whole number, at least 1 (Gaussian kernels need a centre pixel)."""
     return max(1, round(value) | 1)

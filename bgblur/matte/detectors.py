@@ -26,7 +26,8 @@ import cv2
 import numpy as np
 
 from bgblur.errors import BgblurError
-from bgblur.matte.people import body_square, box_iou
+from bgblur.imaging import box_iou
+from bgblur.matte.people import body_square
 from bgblur.models import (
     FACE_LANDMARK_MODEL,
     FACE_MODEL,

@@ -77,16 +77,6 @@ def overlap(a: Box, b: Box) -> float:
     return w * h / max(smaller, 1e-6)
 
 
-def box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """Intersection over union of two boxes (0..1)."""
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
-
-
 def merge_people(bodies: list[Track], faces: list[Track]) -> list[Track]:
     """One entry per person: a face inside a body detection's core or extent joins it; faces already claimed by
     another face (two detectors, one face) are dropped."""

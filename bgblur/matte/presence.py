@@ -43,12 +43,12 @@ import cv2
 import numpy as np
 
 from bgblur.frames import Person
+from bgblur.imaging import box_iou
 from bgblur.matte.people import (
     Box,
     Detector,
     Track,
     body_person,
-    box_iou,
     claims,
     face_person,
     merge_people,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from bgblur.imaging import box_iou
 from bgblur.segmenters.base import mirror_averaged
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in the picture's pixels
@@ -28,14 +29,6 @@ Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in the picture's pixel
 MARGIN = 1.3  # the square's side over the box's longer side
 MAX_CROPS = 6  # squares looked at again, biggest first: a crowd costs no more than this
 SAME_SQUARE = 0.7  # IoU with a square looked at already above which a square is the same look again
-
-
-def _iou(a: Box, b: Box) -> float:
-    w, h = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
-    return w * h / max(union, 1e-6)
 
 
 def squares(boxes: list[Box], size: tuple[int, int], margin: float = MARGIN) -> list[Box]:
@@ -53,7 +46,7 @@ def squares(boxes: list[Box], size: tuple[int, int], margin: float = MARGIN) -> 
         left = min(max((x0 + x1 - side) / 2, 0.0), width - side)
         top = min(max((y0 + y1 - side) / 2, 0.0), height - side)
         square = (left, top, left + side, top + side)
-        same = next((i for i, other in enumerate(chosen) if _iou(square, other) >= SAME_SQUARE), None)
+        same = next((i for i, other in enumerate(chosen) if box_iou(square, other) >= SAME_SQUARE), None)
         if same is None:
             chosen.append(square)
         elif side < chosen[same][2] - chosen[same][0]:
