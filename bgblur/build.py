@@ -27,9 +27,7 @@ def picture_threads() -> int:
     At most 4: a 256 px model has little work per layer to split (measured here only up to 2: 4.5 -> 3.3 ms)."""
     import cv2
 
-    from bgblur.threads import usable_cores
-
-    return max(1, min(cv2.getNumThreads(), usable_cores(), 4))
+    return max(1, min(cv2.getNumThreads(), 4))  # (the networks clamp it to the usable cores themselves)
 
 
 def build_segmenter(options: Options, still: bool = False, live: bool = False):
