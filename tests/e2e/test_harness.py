@@ -274,7 +274,7 @@ def test_window_keys_screenshots_and_quit(xdisplay: str, camera: streams.LiveStr
     app = _start_viewer(camera.url, xdisplay, log)
     try:
         wid = windows.find_window(TITLE, xdisplay, timeout=15, pid=app.pid, proc=app)
-        assert windows.window_geometry(wid, xdisplay) == STREAM_SIZE
+        assert windows.settled_geometry(wid, xdisplay, STREAM_SIZE) == STREAM_SIZE
 
         sharp_shot = windows.screenshot(wid, xdisplay)
         assert sharp_shot.shape == (STREAM_SIZE[1], STREAM_SIZE[0], 3)

@@ -73,7 +73,7 @@ def wait_for_shelf(wid: int, display: str, sharp: bool, reference: float) -> np.
 
 def test_window_shows_blur_and_p_toggles_it_q_quits(live_window, xdisplay: str, shelf_sharpness: float) -> None:
     app, wid = live_window
-    assert windows.window_geometry(wid, xdisplay) == SIZE  # the frame at its real size, no toolbar
+    assert windows.settled_geometry(wid, xdisplay, SIZE) == SIZE  # the frame at its real size, no toolbar
     wait_for_shelf(wid, xdisplay, sharp=False, reference=shelf_sharpness)  # privacy on at start
     windows.send_key(wid, "p", xdisplay)
     wait_for_shelf(wid, xdisplay, sharp=True, reference=shelf_sharpness)
@@ -125,7 +125,7 @@ def test_mirror_and_help_keys_on_a_still_picture(xdisplay: str, testdata: Path) 
     app = launch(xdisplay, "--source", picture)
     try:
         wid = windows.find_window("^bgblur$", xdisplay, timeout=20, proc=app)
-        assert windows.window_geometry(wid, xdisplay) == (1280, 720)
+        assert windows.settled_geometry(wid, xdisplay, (1280, 720)) == (1280, 720)
         before = windows.screenshot(wid, xdisplay)
         top = slice(0, 600)  # above the status line
         windows.send_key(wid, "m", xdisplay)

@@ -88,6 +88,20 @@ def window_geometry(wid: int, display: str) -> tuple[int, int]:
     return int(values["WIDTH"]), int(values["HEIGHT"])
 
 
+def settled_geometry(wid: int, display: str, expected: tuple[int, int], timeout: float = 10.0) -> tuple[int, int]:
+    """The window's size once it equals ``expected``, or the last size seen after ``timeout`` seconds.
+
+    A HighGUI window is mapped at a default size (98x69 under Xvfb) and sized to the picture by the first
+    ``imshow``, so right after :func:`find_window` it may not have its final size yet.
+    """
+    seen = [window_geometry(wid, display)]
+    deadline = time.monotonic() + timeout
+    while seen[-1] != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+        seen.append(window_geometry(wid, display))
+    return seen[-1]
+
+
 _last_key_at: dict[str, float] = {}
 _key_lock = threading.Lock()
 
