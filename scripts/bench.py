@@ -24,7 +24,7 @@ Then the yardsticks of issue 15 (scripts/benchlib/peers.py), in the same run, wi
   ``mediapipe==0.10.14`` (it pulls opencv-contrib-python, which must never share an environment with
   opencv-python): ``python3 -m venv V && V/bin/pip install mediapipe==0.10.14``. Without it that row is skipped.
 With ``--live``, bgblur's CLI and the peer each read a fresh live 720p30 stream that ffmpeg serves on 127.0.0.1
-(output recorded): frames shown/s, process CPU per shown frame and cores busy, measured from outside the same
+(both record it as mp4v): frames shown/s, process CPU per shown frame and cores busy, measured from outside the same
 way for both over a steady window after start-up.
 """
 

@@ -35,7 +35,7 @@ def compare_edge_colours(clip: Path, rounds: int, seconds: float, warm: float) -
         for _ in range(rounds):
             for name, launcher in LAUNCHERS.items():
                 with served_stream(clip) as camera:
-                    argv = [sys.executable, *launcher, "--source", camera.url, "--output", str(Path(tmp) / "e.avi")]
+                    argv = [sys.executable, *launcher, "--source", camera.url, "--output", str(Path(tmp) / "e.mp4")]
                     argv += ["--no-window", "--stats", "--quiet", "--overwrite", "--background", BACKGROUND]
                     child = run_child(argv, 120 + warm + seconds, warm=warm, stop_after=warm + seconds, env=env)
                 shown = SHOWN.search(child.stderr)
