@@ -168,8 +168,8 @@ class SinglePassSegmenter(Segmenter):
         self._card_path = card_path_for(model)
         card = self.card
         # Per-channel normalisation in the order the model sees channels (after the optional R/B swap).
-        self._mean = np.array(card.mean, np.float32).reshape(1, 3, 1, 1)
-        self._inv_std = (1.0 / np.array(card.std, np.float32)).reshape(1, 3, 1, 1)
+        self._mean = np.array(card.mean, np.float32)  # (broadcast over NHWC pixels)
+        self._inv_std = 1.0 / np.array(card.std, np.float32)
         self._plain = card.mean == (0.0, 0.0, 0.0) and card.std == (1.0, 1.0, 1.0)
         self._head = None
         network = load_network(model, runtime, threads)
@@ -183,7 +183,7 @@ class SinglePassSegmenter(Segmenter):
             self._open(load_network(model, "opencv"))
         net = getattr(self._network, "net", None)  # cv2.dnn only: its slow transposed-convolution head, done here
         if net is not None:
-            self._head = split_head(net, self._output_name, self._blob(_probe_picture(card.input_size)))
+            self._head = split_head(net, self._output_name, self.input_blob(_probe_picture(card.input_size)))
 
     def _open(self, network: Network) -> None:
         """Use ``network`` if it fits the card (see :meth:`_check_output`)."""
@@ -222,18 +222,32 @@ class SinglePassSegmenter(Segmenter):
                 'logits need "softmax" (several classes) or "sigmoid" (one channel)',
             )
 
-    def _blob(self, image: np.ndarray) -> np.ndarray:
+    def input_blob(self, image: np.ndarray) -> np.ndarray:
+        """The model's input for ``image`` in the card's layout: ``cv2.dnn.blobFromImage``'s floats bit for bit (a
+        linear resize to the input size, R/B swapped if the card says, times its scale), then its mean and std.
+
+        Made as NHWC pixels, the order a picture already has. A NCHW blob for LiteRT is a view of them, which LiteRT
+        (it takes NHWC) transposes back for free: blobFromImage and the two transposes were 1.0 of the 1.4 ms this
+        took for a 720p frame and the 256x256 selfie model, on every model pass.
+        """
         card = self.card
-        blob = cv2.dnn.blobFromImage(image, card.scale, card.input_size, swapRB=card.swap_rb)
+        if image.shape[1::-1] != card.input_size:
+            image = cv2.resize(image, card.input_size, interpolation=cv2.INTER_LINEAR)
+        if card.swap_rb:
+            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        pixels = image.astype(np.float32)[None]
+        pixels *= np.float32(card.scale)
         if not self._plain:
-            blob = (blob - self._mean) * self._inv_std
+            pixels -= self._mean
+            pixels *= self._inv_std
         if card.layout == "nhwc":
-            blob = np.ascontiguousarray(blob.transpose(0, 2, 3, 1))
-        return blob
+            return pixels
+        blob = pixels.transpose(0, 3, 1, 2)
+        return blob if self.runtime == "litert" else np.ascontiguousarray(blob)
 
     def _forward(self, image: np.ndarray) -> np.ndarray:
         card = self.card
-        blob = self._blob(image)
+        blob = self.input_blob(image)
         try:
             if self._head is not None:
                 net = self._network.net

@@ -158,6 +158,21 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
 
 
+@pytest.mark.parametrize("runtime", ["litert", "opencv"])
+@pytest.mark.parametrize("name", sorted(BUILTIN_MODELS))
+def test_the_model_input_is_blob_from_image_bit_for_bit(name: str, runtime: str, testdata: Path) -> None:
+    """The input made as NHWC pixels holds ``cv2.dnn.blobFromImage``'s floats exactly, at any picture size (and at
+    the input size itself, as a person crop comes), in the NCHW order the card says."""
+    segmenter = create_segmenter(name, runtime=runtime)
+    size = segmenter.card.input_size
+    pictures = [cv2.imread(str(p)) for p in sorted((testdata / "images").glob("*.jpg"))[:6]]
+    pictures.append(cv2.resize(pictures[0], size))
+    for image in pictures:
+        blob = segmenter.input_blob(image)
+        assert np.array_equal(blob, cv2.dnn.blobFromImage(image, 1 / 255, size, swapRB=True)), image.shape
+        assert blob.flags.c_contiguous == (runtime != "litert")  # LiteRT takes it as NHWC: left a view for it
+
+
 @pytest.mark.parametrize("name", sorted(BUILTIN_MODELS))
 def test_bundled_selfie_cards_match_a_direct_tflite_run(name: str, testdata: Path) -> None:
     """The selfie models through their cards give the mattes of the tutorial's direct cv2.dnn recipe (on cv2.dnn:
