@@ -69,8 +69,11 @@ def build_matte_maker(options: Options, segmenter, still: bool = False, live: bo
     if crops:
         from bgblur.segmenters.crops import PersonCrops
 
-        # The one-pass model itself; a picture's looks are mirrored as its whole view is (one more pass each).
-        second_look = PersonCrops(getattr(segmenter, "inner", segmenter), threshold, mirror=still)
+        # The one-pass model itself; a picture's looks are mirrored as its whole view is (one more pass each). A
+        # video's matte step runs beside the model's first look of the next frame (bgblur.run.files), so it gets
+        # a model of its own: an interpreter is not to be used by two threads at once.
+        model = segmenter if still else build_segmenter(options, live=live)
+        second_look = PersonCrops(getattr(model, "inner", model), threshold, mirror=still)
     people = people_mode(options, live)
     return MatteMaker(
         threshold, refine=options.refine, temporal=options.smooth, people=people, presence=presence, crops=second_look

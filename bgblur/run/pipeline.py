@@ -19,6 +19,7 @@ from bgblur.imaging import mirrored
 from bgblur.matte import MatteMaker
 from bgblur.run.stats import StageTimes
 from bgblur.segmenters import Segmenter
+from bgblur.segmenters.base import Segmentation
 from bgblur.sinks import Sink, close_all
 from bgblur.sinks.window import WindowSink
 
@@ -88,12 +89,25 @@ class Pipeline:
         """The model and the matte step for ``frame`` (None outside the processed range): the matte with the
         people the matte step counted there. Stateful over time (the matte is smoothed, people are remembered):
         call it from one thread, in frame order."""
+        return self.make_matte(frame, self.segment(frame))
+
+    def segment(self, frame: Frame) -> Segmentation | None:
+        """The model's look at ``frame`` (None outside the processed range). Stateless: a file's run does it in a
+        thread of its own, ahead of :meth:`make_matte`."""
         if not self.in_range(frame):
             return None
         start = time.perf_counter()
         found = self.segmenter.find(frame.image)
-        start = self.times.lap("inference", start)
+        self.times.lap("inference", start)
         self.times.count("inference calls")
+        return found
+
+    def make_matte(self, frame: Frame, found: Segmentation | None) -> Matte | None:
+        """The matte step on the model's look ``found`` at ``frame`` (None for None): stateful over time, call it
+        from one thread, in frame order."""
+        if found is None:
+            return None
+        start = time.perf_counter()
         alpha, people = self.matte_maker.analyse(found.probability, frame.image)
         self.times.lap("matte", start)
         return Matte(alpha, frame.index, frame.timestamp, people=people, detections=found.detections)

@@ -5,6 +5,10 @@ the previous frame. Given a ``prepare`` function (the pipeline passes its model 
 on each frame, so the model works on frame i+1 while the main thread makes the matte and composites frame i:
 on 2 cores that is ~1.5x the frames per second of doing both in turn. Unlike the live latest-frame reader,
 nothing is ever dropped: the queue is bounded and the reader waits when it is full.
+
+Stages chain: a ``PrefetchSource`` over another one gets each frame with what the earlier stage prepared for it,
+so a file's model and its matte step run in two threads, each a frame or so ahead of the next (the matte step
+alone took as long as the rest of the frame's work on one core).
 """
 
 from __future__ import annotations
@@ -19,24 +23,40 @@ from bgblur.threads import END, Worker
 
 class PrefetchSource(Source):
     """Wraps a file source; ``read()`` returns its frames in order (an error of the reader is raised there, after
-    the frames read before it), and ``read_prepared()`` each frame with what ``prepare(frame)`` returned for it
-    in the reader thread."""
+    the frames read before it), and ``read_prepared()`` each frame with what ``prepare`` returned for it in the
+    reader thread: ``prepare(frame)``, or ``prepare(frame, earlier)`` over another ``PrefetchSource`` that
+    prepares (``earlier``: what that one prepared). ``name``: the thread's (``bgblur-<name>``)."""
 
-    def __init__(self, inner: Source, depth: int = 3, prepare: Callable[[Frame], object] | None = None) -> None:
+    def __init__(
+        self,
+        inner: Source,
+        depth: int = 3,
+        prepare: Callable[..., object] | None = None,
+        name: str = "decoder",
+    ) -> None:
         self.inner = inner
         self.info = inner.info
         self.prepare = prepare
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._ended = False
-        self._reader = Worker(self._run, "decoder", on_exit=self._end)
+        self._reader = Worker(self._run, name, on_exit=self._end)
         self._reader.start()  # only now: the thread uses self._reader
+
+    def _take(self) -> tuple[Frame, object] | None:
+        """The next frame and the arguments ``prepare`` gets for it (None at the end)."""
+        if isinstance(self.inner, PrefetchSource) and self.inner.prepare is not None:
+            item = self.inner.read_prepared()
+            return None if item is None else (item[0], item)
+        frame = self.inner.read()
+        return None if frame is None else (frame, (frame,))
 
     def _run(self, stop) -> None:
         while not stop.is_set():
-            frame = self.inner.read()
-            if frame is None:
+            taken = self._take()
+            if taken is None:
                 return
-            prepared = self.prepare(frame) if self.prepare is not None else None
+            frame, arguments = taken
+            prepared = self.prepare(*arguments) if self.prepare is not None else None
             if not self._reader.put(self._queue, (frame, prepared)):
                 return
 

@@ -1,4 +1,4 @@
-"""The file loop: every frame in order, the model step run ahead in the decoder thread."""
+"""The file loop: every frame in order, the model and the matte step run ahead in threads of their own."""
 
 from __future__ import annotations
 
@@ -77,8 +77,8 @@ def test_visualize_on_a_video_draws_each_frame_with_its_own_detections(
         assert np.array_equal(picture, wanted)
 
 
-def test_a_file_is_decoded_in_one_thread_and_analysed_in_another_every_frame_in_order(tmp_path: Path) -> None:
-    """Three threads keep both cores busy: decoding apart from the model and matte, the composite in the caller."""
+def test_a_file_is_decoded_segmented_and_matted_in_three_threads_every_frame_in_order(tmp_path: Path) -> None:
+    """Four threads keep both cores busy: decoding, the model, the matte step, and the composite in the caller."""
     from bgblur.effects.blur import BlurBackground
 
     clip = tmp_path / "twelve.mp4"
@@ -86,7 +86,7 @@ def test_a_file_is_decoded_in_one_thread_and_analysed_in_another_every_frame_in_
     for i in range(12):
         writer.write(np.full((120, 160, 3), 20 * i, np.uint8))  # each frame its own grey: the order shows
     writer.release()
-    threads: dict[str, set[int]] = {"read": set(), "segment": set()}
+    threads: dict[str, set[int]] = {"read": set(), "segment": set(), "matte": set()}
     seen: list[float] = []
 
     class Reading(VideoFileSource):
@@ -105,13 +105,19 @@ def test_a_file_is_decoded_in_one_thread_and_analysed_in_another_every_frame_in_
             seen.append(float(image.mean()))
             return np.ones((8, 8), np.float32)
 
+    class Matting(MatteMaker):
+        def analyse(self, probability, image=None):
+            threads["matte"].add(threading.get_ident())
+            return super().analyse(probability, image)
+
     sink = MemorySink()
-    pipeline = Pipeline(Grey(), MatteMaker(0.5, temporal=False), BlurBackground(21), Outputs(result=sink))
+    pipeline = Pipeline(Grey(), Matting(0.5, temporal=False), BlurBackground(21), Outputs(result=sink))
     with Reading(clip) as source:
         run_pipeline(pipeline, source, progress=False)
     pipeline.close()
     assert len(sink.images) == 12 and len(seen) == 12
     assert seen == sorted(seen) and seen[-1] - seen[0] > 150  # every frame, in order
     main = threading.get_ident()
-    assert len(threads["read"]) == len(threads["segment"]) == 1
-    assert threads["read"] != threads["segment"] and main not in threads["read"] | threads["segment"]
+    assert len(threads["read"]) == len(threads["segment"]) == len(threads["matte"]) == 1
+    used = threads["read"] | threads["segment"] | threads["matte"]
+    assert len(used) == 3 and main not in used

@@ -99,3 +99,39 @@ def test_an_error_in_prepare_is_raised_where_the_pipeline_reads() -> None:
         source.read_prepared()
     assert source.read_prepared() is None
     source.close()
+
+
+def test_a_stage_over_a_preparing_stage_gets_its_result_in_its_own_thread() -> None:
+    seen = []
+
+    def first(frame: Frame) -> int:
+        return frame.index * 10
+
+    def second(frame: Frame, earlier: int) -> int:
+        seen.append(threading.current_thread().name)
+        return earlier + 1
+
+    model = PrefetchSource(CountingSource(30), prepare=first, name="model")
+    matte = PrefetchSource(model, prepare=second, name="matte")
+    pairs = []
+    while (item := matte.read_prepared()) is not None:
+        pairs.append((item[0].index, item[1]))
+    matte.stop()
+    model.close()
+    assert pairs == [(i, i * 10 + 1) for i in range(30)]
+    assert set(seen) == {"bgblur-matte"}
+
+
+def test_an_error_in_the_earlier_stage_reaches_the_reader_of_the_last() -> None:
+    def first(frame: Frame) -> int:
+        if frame.index == 5:
+            raise BgblurError("the model broke on frame 5")
+        return frame.index
+
+    model = PrefetchSource(CountingSource(20), prepare=first, name="model")
+    matte = PrefetchSource(model, prepare=lambda frame, earlier: earlier, name="matte")
+    assert [matte.read_prepared()[1] for _ in range(5)] == [0, 1, 2, 3, 4]
+    with pytest.raises(BgblurError, match="broke on frame 5"):
+        matte.read_prepared()
+    matte.stop()
+    model.close()
