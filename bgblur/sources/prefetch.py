@@ -1,10 +1,9 @@
-"""Decode (and optionally segment) a video file ahead of the pipeline: every frame, in order, the next few waiting.
+"""Decode (and optionally prepare) a video file ahead of the pipeline: every frame, in order, the next few waiting.
 
-Decoding a 720p H.264 frame costs ~4-5 ms of one core; a reader thread does it while the main thread works on
-the previous frame. Given a ``prepare`` function (the pipeline passes its model step), the reader also runs it
-on each frame, so the model works on frame i+1 while the main thread makes the matte and composites frame i:
-on 2 cores that is ~1.5x the frames per second of doing both in turn. Unlike the live latest-frame reader,
-nothing is ever dropped: the queue is bounded and the reader waits when it is full.
+A reader thread decodes while the main thread works on an earlier frame. Given a ``prepare`` function, the reader
+also runs it on each frame (the file loop's model step, and over that its matte step), so that work is done a few
+frames ahead of the compositing. Unlike the live latest-frame reader, nothing is ever dropped: the queue is bounded
+and the reader waits when it is full.
 
 Stages chain: a ``PrefetchSource`` over another one gets each frame with what the earlier stage prepared for it,
 so a file's model and its matte step run in two threads, each a frame or so ahead of the next (the matte step
