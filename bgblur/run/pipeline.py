@@ -1,9 +1,9 @@
 """One frame's way through the stages — segment → matte → effect → outputs — as one object both loops use.
 
-:meth:`Pipeline.analyse` is the model and the matte step (:meth:`~Pipeline.segment` then :meth:`~Pipeline.make_matte`:
-for files each in a thread of its own, a few frames ahead; for live sources both in the inference worker);
-:meth:`Pipeline.step` is the effect and the delivery to the outputs and the
-window, in the loop's own thread. Nothing else segments, composites or writes a frame.
+:meth:`Pipeline.analyse` is the model and the matte step (:meth:`~Pipeline.segment`, then
+:meth:`~Pipeline.make_matte`: for files each in a thread of its own, a few frames ahead; for live sources both in the
+inference worker); :meth:`Pipeline.step` is the effect and the delivery to the outputs and the window, in the loop's
+own thread. Nothing else segments, composites or writes a frame.
 """
 
 from __future__ import annotations
