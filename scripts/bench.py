@@ -256,7 +256,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--fps", type=float, default=30.0, help="simulated camera rate (30)")
     p.add_argument("--seconds", type=float, default=8.0, help="length of each --live run (8)")
     p.add_argument("--sync", action="store_true", help="--live: also run bgblur --sync")
-    p.add_argument("--rounds", type=int, default=3, help="file mode: runs of each loop, alternating (3)")
+    rounds = "runs of each loop, alternating (3): file mode, and --live's stream yardsticks"
+    p.add_argument("--rounds", type=int, default=3, help=rounds)
     p.add_argument("--no-naive", action="store_true", help="skip the naive loop")
     p.add_argument("--composite", action="store_true", help="only the compositing micro-benchmark")
     p.add_argument("--matte", action="store_true", help="only the matte step micro-benchmark")
@@ -330,7 +331,13 @@ def main(argv: list[str] | None = None) -> int:
         print_table(rows, ("age frames", "age ms", "lat ms", "dropped"))
         if not args.no_yardsticks:
             compare_live(
-                args.clip, one_pass, args.peer_python, args.stream_seconds, args.stream_warm, tuple(args.max_cpu)
+                args.clip,
+                one_pass,
+                args.peer_python,
+                args.stream_seconds,
+                args.stream_warm,
+                tuple(args.max_cpu),
+                args.rounds,
             )
         return 0
     print(f"file mode: every frame processed; each loop run {args.rounds} times, alternating, median run shown")

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -151,15 +152,18 @@ def fmt(value: float, digits: int = 1) -> str:
 
 def print_loops(results: list[LoopResult], live: bool) -> None:
     if live:
-        header = ["loop", "frames", "shown/s", "cores busy", "CPU ms/shown frame", "own CPU ms/frame"]
+        header = ["loop", "frames", "shown/s", "cores busy", "CPU ms/shown frame", "range", "own CPU ms/frame"]
         header += ["whole-run CPU ms/frame", "peak MB", "matte age", "note"]
     else:
         header = ["loop", "frames", "fps", "cores busy", "CPU ms/frame", "peak MB", "note"]
     lines = []
     for r in results:
         if live:
-            own = r.extra.get("own CPU ms", float("nan"))
-            cells = [r.loop, str(r.frames), fmt(r.fps), fmt(r.cores, 2), fmt(r.cpu_ms), fmt(own), fmt(r.cpu_ms_whole)]
+            nan = float("nan")
+            own = r.extra.get("own CPU ms", nan)
+            spread = f"{fmt(r.extra.get('CPU min', nan))}-{fmt(r.extra.get('CPU max', nan))}"
+            cells = [r.loop, str(r.frames), fmt(r.fps), fmt(r.cores, 2), fmt(r.cpu_ms), spread, fmt(own)]
+            cells.append(fmt(r.cpu_ms_whole))
             cells += [fmt(r.peak_mb, 0), fmt(r.extra.get("matte age", float("nan"))), r.note]
         else:
             cells = [r.loop, str(r.frames), fmt(r.fps), fmt(r.cores, 2), fmt(r.cpu_ms), fmt(r.peak_mb, 0), r.note]
@@ -180,9 +184,21 @@ PEER_SKIPPED = (
 
 
 def median_result(runs: list[LoopResult]) -> LoopResult:
+    """The median run by frames/s (a file run's measure), with the range beside it."""
     ranked = sorted(runs, key=lambda r: r.fps)
     result = ranked[len(ranked) // 2]
     result.extra.update({"fps min": ranked[0].fps, "fps max": ranked[-1].fps})
+    return result
+
+
+def median_live_result(runs: list[LoopResult]) -> LoopResult:
+    """The median run by CPU per shown frame (a live run's measure: every loop shows the camera's 30/s), with the
+    range beside it; failed runs (nan) rank last."""
+    ranked = sorted(runs, key=lambda r: (r.cpu_ms != r.cpu_ms, r.cpu_ms))
+    result = ranked[len(ranked) // 2]
+    measured = [r.cpu_ms for r in runs if r.cpu_ms == r.cpu_ms]
+    if measured:
+        result.extra.update({"CPU min": min(measured), "CPU max": max(measured)})
     return result
 
 
@@ -231,26 +247,36 @@ def compare_live(
     seconds: float,
     warm: float,
     max_cpu: tuple[float, ...] = (),
+    rounds: int = 1,
 ):
     """bgblur's CLI per model (and per ``--max-cpu`` budget) and the peer, each on its own fresh live stream of
     ``clip`` (ffmpeg, 30 fps, on 127.0.0.1) for ``warm`` + ``seconds``, each recording it as mp4v: frames shown per
-    second, cores busy and CPU per shown frame over the last ``seconds``; ratios bgblur / peer."""
-    results = []
+    second, cores busy and CPU per shown frame over the last ``seconds``; ``rounds`` times alternating (the median run
+    of each shown, by CPU per shown frame); ratios bgblur / peer, of the medians and round by round."""
     with tempfile.TemporaryDirectory() as tmp:
-        for model in models:
-            for budget in (None, *max_cpu):
-                options = ["--model", model] + ([] if budget is None else ["--max-cpu", f"{budget:g}"])
-                with served_stream(clip) as camera:
-                    # mp4v, as the peer records: OpenCV's MJPEG writer (.avi) costs 9.2 ms a 720p frame, mp4v 4.0
-                    out = Path(tmp) / f"bgblur-{model}.mp4"
-                    results.append(run_bgblur_cli(camera.url, out, options, 120 + seconds + warm, seconds, warm))
-        if peer_python is not None:
+
+        def bgblur_loop(model: str, budget: float | None) -> LoopResult:
+            options = ["--model", model] + ([] if budget is None else ["--max-cpu", f"{budget:g}"])
             with served_stream(clip) as camera:
-                out = Path(tmp) / "peer.mp4"
-                results.append(run_peer(peer_python, camera.url, out, 120 + seconds + warm, seconds, warm))
+                # mp4v, as the peer records: OpenCV's MJPEG writer (.avi) costs 9.2 ms a 720p frame, mp4v 4.0
+                out = Path(tmp) / f"bgblur-{model}.mp4"
+                return run_bgblur_cli(camera.url, out, options, 120 + seconds + warm, seconds, warm)
+
+        def peer_loop() -> LoopResult:
+            with served_stream(clip) as camera:
+                return run_peer(peer_python, camera.url, Path(tmp) / "peer.mp4", 120 + seconds + warm, seconds, warm)
+
+        loops = [partial(bgblur_loop, model, budget) for model in models for budget in (None, *max_cpu)]
+        if peer_python is not None:
+            loops.append(peer_loop)
+        runs: list[list[LoopResult]] = [[] for _ in loops]
+        for _ in range(rounds):  # alternating: the peer's CPU varied 26-34 ms a frame from run to run here
+            for loop, done in zip(loops, runs, strict=True):
+                done.append(loop())
+    results = [median_live_result(done) for done in runs]
     print(
         f"live stream: {clip.name} served by ffmpeg at its own rate on 127.0.0.1, recorded as mp4v; "
-        f"CPU over {seconds:g} s after {warm:g} s of start-up (process CPU, all threads)"
+        f"CPU over {seconds:g} s after {warm:g} s of start-up (process CPU, all threads); median of {rounds} runs"
     )
     print_loops(results, live=True)
     if peer_python is None:
@@ -258,8 +284,11 @@ def compare_live(
     else:
         peer = results[-1]
         print("ratios:")
-        for row in results[:-1]:
+        for row, done in zip(results[:-1], runs[:-1], strict=True):
             print_ratio(f"{row.loop} CPU per shown frame / peer CPU per shown frame", row.cpu_ms, peer.cpu_ms)
+            if rounds > 1:
+                paired = [f"{mine.cpu_ms / theirs.cpu_ms:.2f}" for mine, theirs in zip(done, runs[-1], strict=True)]
+                print(f"    round by round: {' '.join(paired)}")
             print_ratio(f"{row.loop} frames shown/s / peer frames shown/s", row.fps, peer.fps)
             print_ratio(f"{row.loop} cores busy / peer cores busy", row.cores, peer.cores)
     print(flush=True)

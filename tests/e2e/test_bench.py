@@ -87,10 +87,15 @@ def test_bench_runs_the_peer_loop_from_its_own_interpreter(tmp_path: Path) -> No
 def test_bench_live_compares_cpu_per_shown_frame_on_a_stream(tmp_path: Path) -> None:
     peer = fake_peer_python(tmp_path)
     args = ("--live", "--models", "selfie", "--seconds", "1", "--no-naive", "--peer-python", str(peer))
-    out = run_script(*args, "--stream-seconds", "2", "--stream-warm", "2")
+    out = run_script(*args, "--stream-seconds", "2", "--stream-warm", "2", "--rounds", "2", "--max-cpu")
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
     assert "bgblur --model selfie" in rows and "MediaPipe-runtime peer" in rows, out
+    assert "median of 2 runs" in out, out
     assert re.search(r"CPU per shown frame / peer CPU per shown frame: \d", out), out
+    assert re.search(r"round by round: \d+\.\d\d \d+\.\d\d\n", out), out  # the two paired ratios
+    spread = rows["MediaPipe-runtime peer"].split("|")[6].strip()  # the peer's CPU range over its two runs
+    low, high = (float(x) for x in spread.split("-"))
+    assert 0 < low <= high, out
 
 
 def test_peer_script_prints_one_json_line(tmp_path: Path, testdata: Path) -> None:
