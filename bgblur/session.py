@@ -3,6 +3,7 @@ folder run (``batch.task``): build the pipeline, run it, close it, and say if th
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from bgblur.build import build_pipeline
@@ -36,7 +37,11 @@ def run_source(
         if stats:
             model = f"model: {pipeline.segmenter.name} on {pipeline.segmenter.runtime}"
             print(f"{model}\n{pipeline.times.summary()}", file=sys.stderr)
-        pipeline.close()
+        # After a failed run, closing may fail for the same reason (the output's folder deleted): the run's error is
+        # the one to say ("stopped after N frames", not "cannot finish").
+        failed = isinstance(sys.exc_info()[1], (BgblurError, OSError))
+        with contextlib.suppress(*((BgblurError, OSError) if failed else ())):
+            pipeline.close()
     guarded = pipeline.segmenter
     if guarded.failures:
         raise BgblurError(

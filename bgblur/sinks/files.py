@@ -26,6 +26,20 @@ def partial_path(path: Path) -> Path:
     return path.with_name(f".{path.stem}.bgblur-partial{path.suffix}")
 
 
+def publish(partial: Path, path: Path, kind: str) -> None:
+    """Move the finished ``partial`` file into place as ``path``. Its folder moved or deleted during the run took the
+    partial file with it: said in one line, not as an unexpected error."""
+    try:
+        os.replace(partial, path)
+    except FileNotFoundError:
+        raise BgblurError(f"cannot finish {kind} {path}: {folder_gone(path)}") from None
+
+
+def folder_gone(path: Path) -> str:
+    """Why ``path`` cannot be finished when its folder is gone."""
+    return f"its folder {path.parent} was moved or deleted while bgblur wrote it, and the partial file with it"
+
+
 def check_output_path(path: Path, kind: str, overwrite: bool, inputs: list[Path]) -> None:
     """Refuse outputs that would lose the user's data or cannot be written, before any work starts."""
     for source in inputs:
@@ -116,6 +130,8 @@ class VideoFileSink:
     def _check_room(self) -> None:
         """Stop while there is still room to finish the file: OpenCV's writer fails silently on a full disk and
         then cannot write the index, which leaves an unplayable video."""
+        if not self._partial.parent.is_dir():  # stop now rather than encode the rest into a deleted file
+            raise BgblurError(f"stopped writing video {self.path} after {self.frames} frames: {folder_gone(self.path)}")
         written = self._partial.stat().st_size if self._partial.exists() else 0
         per_frame = written / self.frames if self.frames else 0
         reserve = max(4 << 20, 30 * per_frame, 64 * self.frames)  # the index grows with the frame count
@@ -137,7 +153,7 @@ class VideoFileSink:
         if not self.frames:
             self._partial.unlink(missing_ok=True)
             return
-        os.replace(self._partial, self.path)
+        publish(self._partial, self.path, "video")
         if self.audio_from is not None:
             keep_audio(self.path, self.audio_from, quiet=self.quiet)
 
@@ -174,4 +190,4 @@ class ImageFileSink:
             return
         self._closed = True
         if self.frames:
-            os.replace(self._partial, self.path)
+            publish(self._partial, self.path, "image")

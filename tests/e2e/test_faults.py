@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -72,6 +74,26 @@ def test_full_disk_stops_cleanly_with_a_playable_file(small_disk: Path, testdata
     assert stderr.count("bgblur: error: ") == 1 and "almost full" in stderr and "Traceback" not in stderr
     frames = read_video(out)
     assert len(frames) >= 8 and frames[0].shape == (720, 1280, 3)
+
+
+def test_an_output_folder_deleted_during_a_live_run_stops_it_with_one_line(testdata: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    with streams.LiveStream(testdata / "videos" / "davis_hike.mp4", size=(426, 240)) as stream:
+        app = start("--source", stream.url, "--no-window", "--output", folder / "rec.mp4")
+        try:
+            processes.wait_until(lambda: any(folder.glob(".*partial*")), 30, 0.05, "never started writing")
+            time.sleep(0.5)
+            shutil.rmtree(folder)
+            status = app.wait(20)  # it stops by itself: nobody interrupts it
+        finally:
+            processes.stop_process(app)
+    stderr = app.stderr.read()
+    assert status == 1 and "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("bgblur: error: ")]
+    assert len(errors) == 1, stderr
+    assert re.search(r"stopped writing video .*rec\.mp4 after \d+ frames: its folder .*recordings was moved", errors[0])
+    assert not folder.exists()  # not recreated behind the user's back
 
 
 @pytest.fixture(scope="module")
