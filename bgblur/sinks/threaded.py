@@ -7,6 +7,7 @@ loop waits for it (every shown frame is still written, in order, none dropped).
 
 from __future__ import annotations
 
+import contextlib
 import queue
 
 import numpy as np
@@ -45,5 +46,10 @@ class ThreadedWriter:
             self._worker.put(self._queue, END)
             self._worker.stop()
             self._worker.check()
-        finally:
-            self.sink.close()
+        except BaseException:
+            # The write's failure is the one to report: the sink's own close then fails for the same reason
+            # (a vanished folder: "cannot finish" would hide "stopped after N frames").
+            with contextlib.suppress(BgblurError, OSError):
+                self.sink.close()
+            raise
+        self.sink.close()

@@ -52,3 +52,28 @@ def test_a_failed_write_is_raised_in_the_callers_thread() -> None:
     with pytest.raises(OSError, match="disk full"):  # close() reports it too, and still closes the sink
         writer.close()
     assert sink.closed
+
+
+class FailingClose(SlowSink):
+    def close(self) -> None:
+        self.closed = True
+        raise OSError("cannot finish: the folder is gone")
+
+
+def test_a_failed_write_is_what_close_reports_when_the_sinks_close_fails_too() -> None:
+    sink = FailingClose(fail_at=2)
+    writer = ThreadedWriter(sink, depth=2)
+    with pytest.raises(OSError, match="disk full"):
+        for value in range(50):
+            writer.write(np.full((2, 2), value, np.uint8))
+    with pytest.raises(OSError, match="disk full"):  # the first failure, not the close's that follows from it
+        writer.close()
+    assert sink.closed
+
+
+def test_a_sinks_close_failure_alone_is_reported() -> None:
+    sink = FailingClose()
+    writer = ThreadedWriter(sink, depth=2)
+    writer.write(np.full((2, 2), 1, np.uint8))
+    with pytest.raises(OSError, match="the folder is gone"):
+        writer.close()
