@@ -19,12 +19,18 @@ def frame(index: int) -> np.ndarray:
     return np.full((SIZE[1], SIZE[0], 3), 30 * index % 256, np.uint8)
 
 
-def test_a_video_whose_folder_is_deleted_stops_at_the_next_check(tmp_path: Path) -> None:
+def started_video(tmp_path: Path, frames: int) -> tuple[Path, VideoFileSink]:
+    """A video sink in the folder ``out`` of ``tmp_path``, ``frames`` frames written."""
     folder = tmp_path / "out"
     folder.mkdir()
     sink = VideoFileSink(folder / "x.mp4", 24, SIZE)
-    for index in range(3):
+    for index in range(frames):
         sink.write(frame(index))
+    return folder, sink
+
+
+def test_a_video_whose_folder_is_deleted_stops_at_the_next_check(tmp_path: Path) -> None:
+    folder, sink = started_video(tmp_path, 3)
     shutil.rmtree(folder)
     with pytest.raises(BgblurError, match=r"stopped writing video .*x\.mp4 after 8 frames: its folder .*out was moved"):
         for index in range(3, 20):
@@ -35,11 +41,7 @@ def test_a_video_whose_folder_is_deleted_stops_at_the_next_check(tmp_path: Path)
 
 
 def test_a_video_whose_folder_is_moved_before_close_says_so(tmp_path: Path) -> None:
-    folder = tmp_path / "out"
-    folder.mkdir()
-    sink = VideoFileSink(folder / "x.mp4", 24, SIZE)
-    for index in range(5):
-        sink.write(frame(index))
+    folder, sink = started_video(tmp_path, 5)
     folder.rename(tmp_path / "moved")
     with pytest.raises(BgblurError, match=r"cannot finish video .*out/x\.mp4: its folder .*out was moved or deleted"):
         sink.close()

@@ -41,12 +41,18 @@ def test_every_picture_written_in_order_and_the_thread_joined() -> None:
     assert sink.written == list(range(40))
 
 
-def test_a_failed_write_is_raised_in_the_callers_thread() -> None:
-    sink = SlowSink(fail_at=3)
+def failing_writer(sink: SlowSink) -> ThreadedWriter:
+    """A writer over ``sink`` (which fails on a write), fed until the failure reaches the caller's thread."""
     writer = ThreadedWriter(sink, depth=2)
     with pytest.raises(OSError, match="disk full"):
         for value in range(50):
             writer.write(np.full((2, 2), value, np.uint8))
+    return writer
+
+
+def test_a_failed_write_is_raised_in_the_callers_thread() -> None:
+    sink = SlowSink(fail_at=3)
+    writer = failing_writer(sink)
     with pytest.raises(OSError, match="disk full"):  # the thread is joined, and the failure stays reported
         writer.write(np.full((2, 2), 0, np.uint8))
     with pytest.raises(OSError, match="disk full"):  # close() reports it too, and still closes the sink
@@ -62,10 +68,7 @@ class FailingClose(SlowSink):
 
 def test_a_failed_write_is_what_close_reports_when_the_sinks_close_fails_too() -> None:
     sink = FailingClose(fail_at=2)
-    writer = ThreadedWriter(sink, depth=2)
-    with pytest.raises(OSError, match="disk full"):
-        for value in range(50):
-            writer.write(np.full((2, 2), value, np.uint8))
+    writer = failing_writer(sink)
     with pytest.raises(OSError, match="disk full"):  # the first failure, not the close's that follows from it
         writer.close()
     assert sink.closed
